@@ -20,7 +20,7 @@ def _f(default, help:str, choices=None):
     return field(**kw, metadata=dict(help=help, choices=choices))
 
 # %% ../nbs/00_config.ipynb
-METRICS = ('exact_match', 'token_f1')
+METRICS = ('exact_match', 'contains', 'token_f1')
 
 @dataclass
 class RunConfig:
