@@ -53,9 +53,10 @@ def mcnemar(a_ok, b_ok)->float:
 
 # %% ../nbs/04_evaluate.ipynb
 @torch.no_grad()
-def generate(model, tok, convs:list, max_new_tokens:int=48, batch_size:int=32, do_sample:bool=False, **kw)->list:
+def generate(model, tok, convs:list, max_new_tokens:int=48, batch_size:int=32, do_sample:bool=False, precision:str='fp32', **kw)->list:
     "Answers `{'text', 'stopped', 'n_tokens'}` to each conversation in `convs` (lists of messages ending with a user turn)"
     model.eval(); dev = next(model.parameters()).device
+    amp = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=precision == 'bf16')
     texts = [tok.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in convs]
     lens = [len(tok(t, add_special_tokens=False)['input_ids']) for t in texts]
     order, out = sorted(range(len(texts)), key=lambda i: lens[i]), [None]*len(texts)
@@ -64,7 +65,7 @@ def generate(model, tok, convs:list, max_new_tokens:int=48, batch_size:int=32, d
         for s in range(0, len(order), batch_size):
             bi = order[s:s+batch_size]
             enc = tok([texts[i] for i in bi], return_tensors='pt', padding=True, add_special_tokens=False).to(dev)
-            gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=do_sample, pad_token_id=tok.pad_token_id,
+            with amp: gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=do_sample, pad_token_id=tok.pad_token_id,
                                  eos_token_id=tok.eos_token_id, **kw)[:, enc['input_ids'].shape[1]:]
             for i, g in zip(bi, gen.tolist()):
                 stop = tok.eos_token_id in g; g = g[:g.index(tok.eos_token_id)] if stop else g
@@ -114,7 +115,8 @@ LABELS = dict(base_zero_shot='base + prompt', base_few_shot='base + {k}-shot', f
 
 def verdict(summary:dict, comparisons:dict, metric:str, k:int=0)->dict:
     "One plain sentence on whether fine-tuning beat the best baseline on `metric`"
-    best = max(comparisons, key=lambda n: summary[n][metric])
+    others = [m for m in next(iter(comparisons.values())) if m != metric]  # ties on `metric` go to the better baseline on the rest
+    best = max(comparisons, key=lambda n: (summary[n][metric], *(summary[n].get(m, 0) for m in others)))
     c = comparisons[best][metric]; name = LABELS.get(best, best).format(k=k); pts = lambda x: f"{100*x:+.1f}"
     ci = f"(95 % CI {100*c['lo']:.1f} to {100*c['hi']:.1f}, n={c['n']})"
     if c['lo'] > 0: s, worth = f"Fine-tuning beats {name} by {pts(c['diff'])} {metric} points {ci}: worth it.", True
@@ -123,7 +125,7 @@ def verdict(summary:dict, comparisons:dict, metric:str, k:int=0)->dict:
     return dict(sentence=s, worth_it=worth, metric=metric, best_baseline=best, **c)
 
 # %% ../nbs/04_evaluate.ipynb
-from .models import load_model
+from .models import load_model, resolve_precision
 from .data import read_jsonl, tokenize_chat
 from .train import heldout_loss
 
@@ -140,16 +142,17 @@ def evaluate_run(cfg, tok, run_dir, progress=print)->dict:
     prompts, refs = zip(*[split_example(r['messages']) for r in ev])
     shots = [r['messages'] for r in random.Random(cfg.seed).sample(tr, min(cfg.few_shot, len(tr)))]
     eval_exs = [tokenize_chat(tok, r['messages']) for r in ev]
-    gen = lambda m, convs: generate(m, tok, convs, cfg.max_new_tokens, cfg.gen_batch_size)
+    prec = resolve_precision(cfg.precision)
+    gen = lambda m, convs: generate(m, tok, convs, cfg.max_new_tokens, cfg.gen_batch_size, precision=prec)
     base = load_model(cfg.model, cfg.quantize)
     answers, losses = {}, {}
     progress('generating: base + prompt (zero-shot)'); answers['base_zero_shot'] = gen(base, [baseline_conv(p, cfg.task_prompt) for p in prompts])
     if cfg.few_shot:
         progress(f'generating: base + {cfg.few_shot}-shot'); answers['base_few_shot'] = gen(base, [baseline_conv(p, cfg.task_prompt, shots) for p in prompts])
-    losses['base'] = heldout_loss(base, eval_exs, tok.pad_token_id)
+    losses['base'] = heldout_loss(base, eval_exs, tok.pad_token_id, precision=prec)
     ft = _load_finetuned(cfg, base, run_dir)
     progress('generating: fine-tuned'); answers['finetuned'] = gen(ft, list(prompts))
-    losses['finetuned'] = heldout_loss(ft, eval_exs, tok.pad_token_id)
+    losses['finetuned'] = heldout_loss(ft, eval_exs, tok.pad_token_id, precision=prec)
     scores = {k: score(a, refs, cfg.metrics) for k, a in answers.items()}
     summary = {k: summarize(s) for k, s in scores.items()}
     for k, l in [('base_zero_shot', 'base'), ('base_few_shot', 'base'), ('finetuned', 'finetuned')]:
@@ -159,7 +162,7 @@ def evaluate_run(cfg, tok, run_dir, progress=print)->dict:
         for i, (p, r) in enumerate(zip(prompts, refs)):
             f.write(json.dumps(dict(prompt=p, reference=r, **{k: answers[k][i]['text'] for k in answers},
                                     **{f'{k}_{m}': scores[k][m][i] for k in scores for m in cfg.metrics})) + '\n')
-    return dict(n=len(ev), few_shot=cfg.few_shot, metrics=list(cfg.metrics), summary=summary, comparisons=comps,
+    return dict(n=len(ev), few_shot=cfg.few_shot, precision=prec, metrics=list(cfg.metrics), summary=summary, comparisons=comps,
                 verdict=verdict(summary, comps, cfg.metrics[0], cfg.few_shot))
 
 # %% ../nbs/04_evaluate.ipynb
@@ -175,11 +178,15 @@ def results_table(ev:dict)->str:
                     + f" | {s.get('loss', float('nan')):.3f} | {100*s['stopped']:.0f} % | {d} |")
     return head + '\n' + '\n'.join(rows)
 
-def _examples(samples, keys, title, n=5):
+def _one_line(s:str, n:int=160)->str:
+    s = s.replace('`', "'").replace('\n', ' ⏎ ')
+    return s if len(s) <= n else s[:n] + ' …'
+
+def _examples(samples, keys, title, k, n=5):
     out = [f"\n### {title}\n"]
     for s in samples[:n]:
-        out.append(f"- **prompt**: {s['prompt'][-1]['content']!r}  \n  **reference**: `{s['reference']}`  \n" +
-                   '  \n'.join(f"  **{LABELS.get(k, k).format(k='k')}**: `{s[k]}`" for k in keys))
+        out.append(f"- **prompt**: `{_one_line(s['prompt'][-1]['content'])}`  \n  **reference**: `{_one_line(s['reference'])}`  \n" +
+                   '  \n'.join(f"  **{LABELS.get(x, x).format(k=k)}**: `{_one_line(s[x])}`" for x in keys))
     return out
 
 def write_report(ev:dict, run_dir, seed:int=0)->Path:
@@ -191,9 +198,10 @@ def write_report(ev:dict, run_dir, seed:int=0)->Path:
     regs = [s for s in samples if s[f'finetuned_{m}'] < s[f'{best}_{m}']]
     lines = [f"# Evaluation report\n\n**{ev['verdict']['sentence']}**\n", f"Primary metric: {m}; n = {ev['n']} held-out examples; "
              f"few-shot examples come from the training split.\n", results_table(ev)]
-    lines += _examples(wins, keys, f"Wins over {LABELS[best].format(k=ev['few_shot'])} ({len(wins)})")
-    lines += _examples(regs, keys, f"Regressions ({len(regs)})")
-    lines += _examples(random.Random(seed).sample(samples, min(5, len(samples))), keys, 'Random sample')
+    k = ev['few_shot']
+    lines += _examples(wins, keys, f"Wins over {LABELS[best].format(k=k)} ({len(wins)})", k)
+    lines += _examples(regs, keys, f"Regressions against {LABELS[best].format(k=k)} ({len(regs)})", k)
+    lines += _examples(random.Random(seed).sample(samples, min(5, len(samples))), keys, 'Random sample', k)
     p = run_dir/'report.md'; p.write_text('\n'.join(lines) + '\n'); return p
 
 # %% ../nbs/04_evaluate.ipynb
