@@ -95,3 +95,24 @@ def test_help_notebook_documents_parameters():
     assert r.returncode == 0
     for p in ('config_file', 'run_dir', 'max_steps', 'lr'): assert p in r.stdout
     assert 'peak learning rate' in r.stdout
+
+def test_labelled_task_with_categories(runs_dir, tmp_path):
+    "A labelled task gets parsed accuracy, per-class reports, confusion matrices and per-category results"
+    import random
+    rng = random.Random(0); rows = []
+    for i in range(80):
+        lab = rng.choice(['positive', 'negative', 'neutral'])
+        rows.append(json.dumps({'messages': [{'role': 'user', 'content': f'Review {i}: the {lab} words here'}, {'role': 'assistant', 'content': lab}],
+                                'category': rng.choice(['books', 'films'])}))
+    data = tmp_path/'sentiment.jsonl'; data.write_text('\n'.join(rows) + '\n')
+    r = cli('run', 'configs/tiny.yaml', '-p', f'data_path={data}', '-p', 'max_examples=0', '-p', 'eval_samples=12', '-p', 'name=labelled')
+    assert r.returncode == 0, r.stderr[-3000:]
+    rd = only_run(runs_dir); m = json.loads((rd/'metrics.json').read_text())['eval']
+    assert m['task'] == 'labelled' and m['primary'] == 'accuracy' and m['labels'] == ['negative', 'neutral', 'positive']
+    assert m['metrics'][:3] == ['accuracy', 'exact_match', 'no_label']
+    assert 'Answer with exactly one of: negative, neutral, positive.' in m['system_prompt']
+    for rep in m['classification'].values():
+        assert len(rep['confusion']) == 3 and sum(map(sum, rep['confusion'])) == 12 and set(rep['per_class']) == set(m['labels'])
+    assert set(m['by_category']) == {'books', 'films'} and sum(v['n'] for v in m['by_category'].values()) == 12
+    rep = (rd/'report.md').read_text()
+    assert 'Confusion matrices' in rep and 'accuracy by category' in rep and (rd/'plots'/'confusion.png').exists()
