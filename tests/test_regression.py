@@ -31,7 +31,7 @@ def test_adapter_loads_in_plain_peft(tok, tmp_path, precision):
     cfg = RunConfig(model='tiny-random-llama', max_steps=3, batch_size=4, lr=5e-2, precision='fp32')
     m = build_model(cfg); train(cfg, m, tok, _exs(tok), [], tmp_path, progress=False)
     convs = [[{'role': 'user', 'content': f'Spell {w}'}] for w in ('apple', 'mango', 'zebra')]
-    ours = generate(m, tok, convs, max_new_tokens=10, precision=precision)
+    ours = generate(m, tok, convs, max_new_tokens=10, precision=precision, share_prefix=precision == 'fp32')  # bf16 rounding depends on shapes
     plain = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_folder()), tmp_path/'adapter').eval()
     tok.padding_side = 'left'
     ids = tok([tok.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in convs], return_tensors='pt', padding=True, add_special_tokens=False)
