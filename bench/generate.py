@@ -3,7 +3,7 @@
 1. batched (sorted by length, shared-prefix KV cache, batch 64) vs one prompt at a time (plain `generate`), same prompts:
    generated tokens per second of each and the ratio.
 2. the whole evaluation stage (base zero-shot, base 5-shot, fine-tuned; held-out losses) on 200 held-out examples, as the
-   pipeline runs it. It uses the latest demo run's adapter (or --run DIR); without one it prepares the demo data in a
+   pipeline runs it, with the evaluation settings of configs/demo.yaml. It uses the latest demo run's adapter (or --run DIR); without one it prepares the demo data in a
    temporary run and uses an untrained adapter (pessimistic: its answers are as long as the base model's).
 
 Last line: RESULT batched_speedup=<x> eval_200_s=<s>.   --quick: fewer prompts, eval on 50 examples (< 2 minutes).
@@ -47,10 +47,9 @@ print(f"{'batched':<12}{len(convs):>8}{tok_batched:>8}{t_batched:>9.1f}{tok_batc
 speedup = (tok_batched/t_batched)/(tok_single/t_single)
 print(f"batched / one-by-one: {speedup:.1f}x tokens/s; identical answers: {same}/{len(convs)}", flush=True)
 
-cfg_run = load_config(run/'config.yaml', dict(eval_samples=n_eval)) if (run/'config.yaml').exists() else cfg
 out = Path(tempfile.mkdtemp()); (out/'data').mkdir()
 for f in ('train.jsonl', 'eval.jsonl'): (out/'data'/f).write_text((run/'data'/f).read_text())
 (out/'adapter').symlink_to((run/'adapter').resolve())
-t = time.time(); res = evaluate_run(cfg_run, tok, out, progress=lambda s: None); t_eval = time.time() - t
+t = time.time(); res = evaluate_run(cfg, tok, out, progress=lambda s: None); t_eval = time.time() - t
 print(f"evaluation stage on {res['n']} examples: {t_eval:.1f}s  (" + ', '.join(f"{k} {v['gen_s']:.1f}s" for k, v in res['summary'].items()) + ')')
 print(f"RESULT batched_speedup={speedup:.2f} eval_{n_eval}_s={t_eval:.1f}")
