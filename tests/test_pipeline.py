@@ -116,3 +116,11 @@ def test_labelled_task_with_categories(runs_dir, tmp_path):
     assert set(m['by_category']) == {'books', 'films'} and sum(v['n'] for v in m['by_category'].values()) == 12
     rep = (rd/'report.md').read_text()
     assert 'Confusion matrices' in rep and 'accuracy by category' in rep and (rd/'plots'/'confusion.png').exists()
+    # a second run compares itself with the first one's adapter, on its own held-out set
+    r = cli('run', 'configs/tiny.yaml', '-p', f'data_path={data}', '-p', 'max_examples=0', '-p', 'eval_samples=12', '-p', 'name=again',
+            '-p', f'compare_runs=[{rd}]', '-p', 'do_sample=true', '-p', 'temperature=0.7')
+    assert r.returncode == 0, r.stderr[-3000:]
+    rd2 = next(p for p in runs_dir.iterdir() if p.name.endswith('_again'))
+    m2 = json.loads((rd2/'metrics.json').read_text())['eval']
+    assert f'run:{rd.name}' in m2['summary'] and f'run:{rd.name}' in m2['comparisons']
+    assert m2['verdict']['best_baseline'].startswith('base_')
