@@ -6,7 +6,7 @@ from conftest import ROOT, BIN, cli
 
 LAYOUT = sorted("""adapter/README.md adapter/adapter_config.json adapter/adapter_model.safetensors config.yaml data/eval.jsonl
 data/train.jsonl data_report.json eval_samples.jsonl metrics.json pipeline_evaluate.ipynb pipeline_prepare.ipynb
-pipeline_train.ipynb plots/comparison.png plots/loss.png rejected.jsonl report.md train_log.jsonl""".split())
+pipeline_train.ipynb plots/comparison.png plots/data.png plots/loss.png rejected.jsonl report.md train_log.jsonl""".split())
 
 def only_run(runs_dir):
     runs = list(runs_dir.iterdir()); assert len(runs) == 1, runs; return runs[0]
@@ -41,8 +41,8 @@ def test_tiny_run_end_to_end(runs_dir):
 
 def test_failing_run_records_failure(runs_dir, tmp_path):
     data = tmp_path/'chat.jsonl'
-    good = json.dumps({'messages': [{'role': 'user', 'content': 'q'}, {'role': 'assistant', 'content': 'a'}]})
-    data.write_text('\n'.join([good]*10 + ['{"messages": [oops'] + [good]*10) + '\n')
+    good = [json.dumps({'messages': [{'role': 'user', 'content': f'q{i}'}, {'role': 'assistant', 'content': 'a'}]}) for i in range(20)]
+    data.write_text('\n'.join(good[:10] + ['{"messages": [oops'] + good[10:]) + '\n')
     r = cli('run', 'configs/tiny.yaml', '-p', f'data_path={data}', '-p', 'max_reject_frac=0')
     assert r.returncode == 1
     rd = only_run(runs_dir)
