@@ -44,6 +44,8 @@ def write(path, n):
             f.write(json.dumps(r) + '\n')
 
 tok = load_tokenizer('smollm2-135m-instruct')
+from finetune_nb.audit import minhashes, near_duplicate_pairs
+near_duplicate_pairs(minhashes(['warm up the imports and numpy'] * 50))  # so the first size doesn't pay for imports
 d = Path(tempfile.mkdtemp()); res = []
 print(f"{'rows':>10}{'total s':>10}{'load':>8}{'tokenize':>10}{'near-dup':>10}{'audit':>8}{'rows/s':>10}{'near-dup rows':>15}", flush=True)
 for n in sizes:
