@@ -15,6 +15,7 @@ from finetune_nb.audit import prepare_data
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument('--quick', action='store_true'); ap.add_argument('--sizes', help='comma-separated row counts')
+ap.add_argument('--num-proc', type=int, default=2, help='tokenizing processes (default 2: the machine has 2 cores)')
 args = ap.parse_args()
 sizes = [int(s) for s in args.sizes.split(',')] if args.sizes else [5_000, 20_000] if args.quick else [10_000, 100_000, 1_000_000]
 
@@ -50,7 +51,7 @@ d = Path(tempfile.mkdtemp()); res = []
 print(f"{'rows':>10}{'total s':>10}{'load':>8}{'tokenize':>10}{'near-dup':>10}{'audit':>8}{'rows/s':>10}{'near-dup rows':>15}", flush=True)
 for n in sizes:
     p = d/f'chat_{n}.jsonl'; write(p, n)
-    cfg = RunConfig(data_path=str(p), max_len=1024, max_reject_frac=1.0, eval_frac=0.05)
+    cfg = RunConfig(data_path=str(p), max_len=1024, max_reject_frac=1.0, eval_frac=0.05, num_proc=args.num_proc)
     t = time.time(); rep = prepare_data(cfg, tok, d/f'run_{n}'); total = time.time() - t
     tm = rep.sections['timings']; res.append((n, total, tm))
     print(f"{n:>10,}{total:>10.1f}{tm['load_s']:>8.1f}{tm['tokenize_s']:>10.1f}{tm['near_dup_s']:>10.1f}{tm['audit_s']:>8.1f}"
