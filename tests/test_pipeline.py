@@ -124,3 +124,22 @@ def test_labelled_task_with_categories(runs_dir, tmp_path):
     m2 = json.loads((rd2/'metrics.json').read_text())['eval']
     assert f'run:{rd.name}' in m2['summary'] and f'run:{rd.name}' in m2['comparisons']
     assert m2['verdict']['best_baseline'].startswith('base_')
+
+def test_resume_command_continues_a_killed_run(runs_dir, tmp_path):
+    "Kill `finetune-nb run` (SIGKILL to its process group) after a checkpoint; `finetune-nb resume` finishes the same run"
+    import signal, time
+    p = subprocess.Popen([str(BIN/'finetune-nb'), 'run', 'configs/tiny.yaml', '-p', 'max_steps=300', '-p', 'save_every=10', '-p', 'name=killed'],
+                         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and not list(runs_dir.glob('*/checkpoint/state.pt')): time.sleep(0.2)
+    os.killpg(p.pid, signal.SIGKILL); p.wait()
+    rd = only_run(runs_dir)
+    assert (rd/'checkpoint'/'state.pt').exists() and not (rd/'adapter').exists()
+    assert json.loads((rd/'metrics.json').read_text())['status'] == 'running'   # killed: no finally ran
+    r = cli('resume', rd)
+    assert r.returncode == 0, r.stderr[-2000:]
+    m = json.loads((rd/'metrics.json').read_text())
+    assert m['status'] == 'success' and 'resumed' in m and m['train']['steps'] == 300 and not (rd/'checkpoint').exists()
+    assert 'resuming from the checkpoint at step' in (rd/'pipeline_train.ipynb').read_text()
+    assert files(rd) == LAYOUT
+    assert cli('resume', rd).returncode == 2 and cli('resume', tmp_path).returncode == 2
