@@ -25,6 +25,7 @@ def test_tiny_run_end_to_end(runs_dir):
     assert set(m['timings']) == {'prepare_s', 'train_s', 'evaluate_s', 'total_s'}
     assert {'steps', 'loss_first', 'loss_last', 'loss_min', 'tokens_per_s', 'peak_memory_mb', 'eval_loss', 'trainable_params'} <= set(m['train'])
     assert m['train']['steps'] == 2 and m['train']['tokens_per_s'] > 0 and m['train']['peak_memory_mb'] > 0
+    assert m['train']['estimate_peak_mb'] > 0 and m['train']['estimate_time_s'] >= 0   # predicted next to measured
     assert set(m['eval']['summary']) == {'base_zero_shot', 'base_few_shot', 'finetuned'}
     for s in m['eval']['summary'].values(): assert {'exact_match', 'contains', 'token_f1', 'loss', 'n'} <= set(s) and s['n'] == 8
     assert m['eval']['verdict']['sentence'] and 'worth_it' in m['eval']['verdict']
