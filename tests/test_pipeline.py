@@ -89,7 +89,8 @@ def test_papermill_directly_runs_prepare_with_overrides(tmp_path, runs_dir):
     assert r.returncode == 0, r.stderr[-2000:]
     rd = only_run(runs_dir); assert rd.name.endswith('_direct')
     assert yaml.safe_load((rd/'config.yaml').read_text())['max_examples'] == 40
-    assert json.loads((rd/'data_report.json').read_text())['n_rows'] == 40
+    rep = json.loads((rd/'data_report.json').read_text())
+    assert rep['n_train'] + rep['n_eval'] == 40 and rep['n_rows'] > 100_000   # sampled from the whole builtin source
 
 def test_help_notebook_documents_parameters():
     r = papermill('--help-notebook', 'nbs/pipeline_prepare.ipynb')
