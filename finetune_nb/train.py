@@ -4,10 +4,11 @@
 
 # %% ../nbs/03_train.ipynb #2cb7f8ae
 from __future__ import annotations
-import contextlib, json, math, os, random, resource, sys, time
+import contextlib, json, math, os, random, resource, sys, time, weakref
+import numpy as np
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
-from accelerate import Accelerator
+from accelerate import Accelerator, DistributedType
 from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 from tqdm.auto import tqdm
 from .config import RunConfig
@@ -16,10 +17,10 @@ from .data import tokenize_chat
 from dataclasses import replace
 
 # %% auto #0
-__all__ = ['ACT_BYTES', 'CKPT_BYTES', 'MFU', 'lora_config', 'build_model', 'trainable_params', 'LabelledLM', 'collate',
-           'length_batches', 'lr_at', 'pack', 'collate_packed', 'padding_waste', 'peak_memory_mb', 'heldout_loss',
-           'save_checkpoint', 'checkpoint_path', 'load_checkpoint', 'train', 'process_rss_mb', 'matmul_tflops',
-           'estimate', 'check_fits', 'train_run', 'plot_loss', 'live_loss']
+__all__ = ['ACT_BYTES', 'CKPT_BYTES', 'MFU', 'lora_config', 'build_model', 'trainable_params', 'FastDropout', 'fast_lora',
+           'LabelledLM', 'collate', 'length_batches', 'lr_at', 'pack', 'collate_packed', 'padding_waste',
+           'peak_memory_mb', 'heldout_loss', 'save_checkpoint', 'checkpoint_path', 'load_checkpoint', 'train',
+           'process_rss_mb', 'matmul_tflops', 'estimate', 'check_fits', 'train_run', 'plot_loss', 'live_loss']
 
 # %% ../nbs/03_train.ipynb #df9476c0
 def lora_config(cfg:RunConfig)->LoraConfig:
@@ -39,6 +40,57 @@ def build_model(cfg:RunConfig):
 def trainable_params(m)->tuple[int, int]:
     "(trainable, total) parameter counts"
     return sum(p.numel() for p in m.parameters() if p.requires_grad), sum(p.numel() for p in m.parameters())
+
+# %% ../nbs/03_train.ipynb #ec98b1fe
+class _DropMask(torch.autograd.Function):
+    "`x * keep / (1-p)` returned in `dtype`; only the boolean mask is saved for the backward pass"
+    @staticmethod
+    def forward(ctx, x, keep, scale, dtype):
+        ctx.save_for_backward(keep); ctx.scale, ctx.in_dtype = scale, x.dtype
+        return (x*keep*scale).to(dtype)
+    @staticmethod
+    def backward(ctx, g):
+        keep, = ctx.saved_tensors
+        return (g*keep*ctx.scale).to(ctx.in_dtype), None, None, None
+
+class _LastInput:
+    "The last input a group of `FastDropout`s saw (weakly), and its dropped copy"
+    def __init__(self): self.src = self.version = self.out = None
+
+class FastDropout(nn.Module):
+    "Inverted dropout; modules sharing `shared` reuse one mask for the same input tensor"
+    def __init__(self, p:float, shared:_LastInput|None=None):
+        super().__init__(); self.p, self.shared = p, shared or _LastInput()
+    def forward(self, x):
+        if not self.training or self.p == 0: return x
+        dev = x.device.type; sh = self.shared
+        dt = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else x.dtype
+        if sh.src is not None and sh.src() is x and sh.version == x._version and sh.out.dtype == dt: return sh.out
+        if dev == 'cpu':   # numpy's PCG64 is several times faster than torch's CPU Bernoulli; seeded from torch's generator
+            r = np.random.Generator(np.random.PCG64(int(torch.randint(0, 2**62, ())))).integers(0, 65536, size=tuple(x.shape), dtype=np.uint16)
+            keep = torch.from_numpy(r >= round(self.p*65536))
+        else: keep = torch.rand(x.shape, device=x.device) >= self.p
+        out = _DropMask.apply(x, keep, 1/(1 - self.p), dt)
+        sh.src, sh.version, sh.out = weakref.ref(x), x._version, out
+        return out
+    def extra_repr(self): return f'p={self.p}'
+
+def fast_lora(model, precision:str, fsdp:bool=False):
+    "Swap LoRA dropouts for `FastDropout` and, in a bf16 run, store frozen base projections in bf16; returns an undo function"
+    from peft.tuners.lora import LoraLayer
+    shared, undo = _LastInput(), []
+    for mod in model.modules():
+        if not isinstance(mod, LoraLayer): continue
+        for k, d in list(mod.lora_dropout.items()):
+            if type(d) is nn.Dropout and d.p > 0: mod.lora_dropout[k] = FastDropout(d.p, shared)
+        base = mod.get_base_layer()
+        if (precision == 'bf16' and type(base) is nn.Linear and not fsdp and not any(mod.use_dora.values())
+                and not base.weight.requires_grad and base.weight.dtype == torch.float32):
+            base.to(torch.bfloat16); mod.cast_input_dtype_enabled = False
+            undo.append(mod)
+    def restore():
+        for mod in undo: mod.get_base_layer().to(torch.float32); mod.cast_input_dtype_enabled = True
+    return restore
 
 # %% ../nbs/03_train.ipynb #759b4937
 def _inner(model):
@@ -167,6 +219,7 @@ def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, pro
     if prec == 'fp16': raise ValueError("precision: fp16 training needs loss scaling, which finetune_nb doesn't do yet; use bf16 or fp32")
     acc = Accelerator(cpu=not torch.cuda.is_available())
     torch.manual_seed(cfg.seed)
+    restore = fast_lora(model, prec, fsdp=acc.distributed_type == DistributedType.FSDP)
     if cfg.grad_checkpointing: _inner(model).gradient_checkpointing_enable(gradient_checkpointing_kwargs=dict(use_reentrant=False))
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -176,6 +229,8 @@ def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, pro
         n_ex = len(train_exs); train_exs = pack(train_exs, cfg.pack_len or cfg.max_len); lens = [len(e['input_ids']) for e in train_exs]
         acc.print(f"packing {n_ex} examples into {len(train_exs)} rows of up to {cfg.pack_len or cfg.max_len} tokens")
     coll = collate_packed if packed else collate
+    attn0 = _inner(model).config._attn_implementation           # eager attention is faster on a CPU for short rows
+    if acc.device.type == 'cpu' and attn0 == 'sdpa' and max(lens) <= 128: _inner(model).set_attn_implementation('eager')
     per_epoch = math.ceil(len(train_exs)/cfg.batch_size)
     total = cfg.max_steps or max(1, math.ceil(per_epoch*cfg.epochs/cfg.grad_accum))
     start, log, best = 0, [], dict(loss=float('inf'), step=0, state=None, bad=0)
@@ -256,6 +311,7 @@ def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, pro
         model.save_pretrained(run_dir/('adapter' if cfg.method == 'lora' else 'model'))  # peft: only the adapter
         if (run_dir/'checkpoint').exists(): import shutil; shutil.rmtree(run_dir/'checkpoint')  # finished: the adapter is the record
     acc.wait_for_everyone()
+    restore(); _inner(model).set_attn_implementation(attn0)
     losses = [r['loss'] for r in log]
     return dict(steps=step + 1, max_steps=total, stopped_early=stopped_early, best_step=best['step'] or None, trainable_params=tr, total_params=tot,
                 precision=prec, wall_s=round(wall, 2), tokens=seen, trained_tokens=trained_tok, tokens_per_s=round(seen/max(wall, 1e-9), 1),
