@@ -8,7 +8,13 @@ tokens of the examples trained on, over the training time), peak memory, held-ou
 function for all), and achieved FLOP/s as a share of this machine's bf16 matmul rate measured in the same run.
 Needs TRL: pip install trl.
 
-Last line: RESULT vs_trl=<x> vs_plain=<x> mem_vs_plain=<x> matmul_share=<x> loss_vs_trl=<x>.   --quick: 10 steps each.
+Memory "at the same batch" is also measured where activations, not the process and the weights, dominate: the same examples
+packed into rows of 256 tokens, batch 8 x 256, 4 steps: the plain loop (model's loss over full logits), finetune_nb with its
+defaults, and finetune_nb with gradient checkpointing. And a ceiling for the matmul share: the decoder's own GEMMs at the
+step's shapes (forward and input-gradient, bf16), timed alone, as a share of the square-matmul rate.
+
+Last line: RESULT vs_trl=<x> vs_plain=<x> mem_vs_plain=<x> matmul_share=<x> loss_vs_trl=<x> mem_vs_plain_256=<x>
+mem_ckpt_vs_plain_256=<x> matmul_ceiling=<x> (mem_vs_plain: the short-row run; _256: batch 8 x 256).   --quick: 10 steps each.
 """
 import argparse, json, subprocess, sys, textwrap
 COMMON = textwrap.dedent("""
@@ -58,6 +64,46 @@ TRL = COMMON + textwrap.dedent("""
     t = time.time(); tr.train(); secs = time.time() - t
     report(tr.model, secs)
 """)
+BIG = textwrap.dedent("""
+    import json, random, sys, time, torch
+    from finetune_nb.config import RunConfig
+    from finetune_nb.models import load_tokenizer, load_model
+    from finetune_nb.data import resolve_data, read_jsonl, tokenize_chat
+    from finetune_nb.train import build_model, lora_config, pack, collate_packed, peak_memory_mb, train
+    mode, steps, bs = sys.argv[2], 4, 8
+    tok = load_tokenizer('smollm2-135m-instruct')
+    rows = read_jsonl(resolve_data('builtin:cmudict-arpabet')); random.Random(1).shuffle(rows)
+    exs = [tokenize_chat(tok, r['messages']) for r in rows[:360]]
+    cfg = RunConfig(model='smollm2-135m-instruct', max_steps=steps, batch_size=bs, lr=2e-4, packing='on', pack_len=256, log_every=1000,
+                    grad_checkpointing=mode == 'ckpt')
+    packed = pack(exs, 256)[:steps*bs]; n_tok = sum(len(r['input_ids']) for r in packed)
+    if mode == 'plain':
+        from peft import get_peft_model
+        m = get_peft_model(load_model(cfg.model), lora_config(cfg)); m.train()
+        opt = torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=cfg.lr); t = time.time()
+        for s in range(steps):
+            b = collate_packed(packed[s*bs:(s+1)*bs], tok.pad_token_id)
+            with torch.autocast('cpu', dtype=torch.bfloat16): loss = m(**b).loss
+            loss.backward(); opt.step(); opt.zero_grad()
+        secs = time.time() - t
+    else:
+        t = time.time(); n_tok = train(cfg, build_model(cfg), tok, exs, [], '/tmp/finetune_nb_bench_big', progress=False)['tokens']; secs = time.time() - t
+    print('RESULT ' + json.dumps(dict(peak_mb=peak_memory_mb(), tok_s=n_tok/secs)), flush=True)
+""")
+CEILING = textwrap.dedent("""
+    import sys, time, torch
+    from transformers import AutoConfig
+    from finetune_nb.models import resolve_model
+    c = AutoConfig.from_pretrained(resolve_model('smollm2-135m-instruct')); M = int(sys.argv[2])
+    h, i = c.hidden_size, c.intermediate_size; kv = h // c.num_attention_heads*c.num_key_value_heads
+    ws = [torch.randn(n, k, dtype=torch.bfloat16) for k, n in [(h, h), (h, kv), (h, kv), (h, h), (h, i), (h, i), (i, h)]]
+    xs = [torch.randn(M, w.shape[1], dtype=torch.bfloat16) for w in ws]; gs = [torch.randn(M, w.shape[0], dtype=torch.bfloat16) for w in ws]
+    def layer():
+        for w, x, g in zip(ws, xs, gs): x @ w.T; g @ w    # forward, and the input gradient (the base weights are frozen)
+    layer(); k, t0 = 0, time.time()
+    while time.time() - t0 < 2: layer(); k += 1
+    print('RESULT', sum(4*M*w.numel() for w in ws)*k/(time.time() - t0)/1e12)
+""")
 MATMUL = "from finetune_nb.train import matmul_tflops; import torch; print('RESULT', matmul_tflops(torch.bfloat16, 1024, 2.0))"
 FLOPS = textwrap.dedent("""
     from transformers import AutoConfig
@@ -67,8 +113,8 @@ FLOPS = textwrap.dedent("""
     print('RESULT', 4*lin + 6*c.hidden_size*c.vocab_size*0.22)   # LoRA: forward 2P + input-gradients 2P; head on the ~22 % labelled tokens
 """)
 
-def run(code, steps):
-    r = subprocess.run([sys.executable, '-c', code, str(steps)], capture_output=True, text=True)
+def run(code, steps, *args):
+    r = subprocess.run([sys.executable, '-c', code, str(steps), *args], capture_output=True, text=True)
     line = next((l for l in r.stdout.splitlines() if l.startswith('RESULT')), None)
     if line is None: sys.exit(f"a benchmark process failed:\n{r.stderr[-2000:]}")
     return json.loads(line.split(' ', 1)[1])
@@ -83,5 +129,13 @@ for k, v in res.items():
     v['tok_s'] = v['tokens']/v['secs']; v['share'] = v['tok_s']*f_tok/(peak_tflops*1e12)
     print(f"{k:<16}{v['tok_s']:>10.1f}{v['peak_mb']:>10.0f}{v['loss']:>15.4f}{v['share']:>14.1%}")
 o, t, p = res['finetune_nb'], res['TRL SFTTrainer'], res['plain loop']
+big = {mode: run(BIG, 0, mode) for mode in ('plain', 'ours', 'ckpt')}
+print("\nbatch 8 x 256 (packed rows), 4 steps:")
+for k, name in [('plain', 'plain loop'), ('ours', 'finetune_nb'), ('ckpt', 'finetune_nb + grad checkpointing')]:
+    print(f"  {name:<34}{big[k]['tok_s']:>8.1f} tok/s{big[k]['peak_mb']:>8.0f} MB peak  ({big[k]['peak_mb']/big['plain']['peak_mb']:.2f} of the plain loop)")
+m_tok = o['tokens']/steps                                    # tokens of an average step of the short-row run
+ceiling = run(CEILING, 0, str(int(m_tok)))/peak_tflops
+print(f"matmul ceiling: the decoder's own GEMMs at {m_tok:.0f} tokens per step, timed alone, reach {ceiling:.1%} of the square-matmul rate")
 print(f"RESULT vs_trl={o['tok_s']/t['tok_s']:.2f} vs_plain={o['tok_s']/p['tok_s']:.2f} mem_vs_plain={o['peak_mb']/p['peak_mb']:.2f} "
-      f"matmul_share={o['share']:.3f} loss_vs_trl={o['loss']/t['loss']:.3f}")
+      f"matmul_share={o['share']:.3f} loss_vs_trl={o['loss']/t['loss']:.3f} mem_vs_plain_256={big['ours']['peak_mb']/big['plain']['peak_mb']:.2f} "
+      f"mem_ckpt_vs_plain_256={big['ckpt']['peak_mb']/big['plain']['peak_mb']:.2f} matmul_ceiling={ceiling:.3f}")

@@ -348,11 +348,11 @@ def matmul_tflops(dtype=torch.bfloat16, n:int=1024, seconds:float=0.3)->float:
 
 
 # Activation bytes saved per token and layer, per unit of (hidden + intermediate), and per unit of hidden with gradient
-# checkpointing; fitted on SmolLM2-135M with bf16 autocast on this CPU (batch 8 and 16 at ~100 tokens; bench/estimate_check.py
-# re-measures them and other shapes). LoRA keeps more than full fine-tuning: peft saves each projection's (dropout) input in fp32.
-ACT_BYTES = dict(lora=41.4, full=10.5)
-CKPT_BYTES = 40.0
-MFU = dict(lora=0.17, full=0.29)   # share of the measured bf16 matmul rate a step reaches here (SmolLM2, 2 CPU cores; bench/estimate_check.py)
+# checkpointing; fitted on SmolLM2-135M with bf16 autocast on this CPU (the rows of bench/estimate_check.py, refitted after
+# FastDropout, bf16 base weights and eager attention for short rows changed what a step keeps).
+ACT_BYTES = dict(lora=31.0, full=23.0)
+CKPT_BYTES = 27.0
+MFU = dict(lora=0.19, full=0.23)   # share of the measured bf16 matmul rate a step reaches here (SmolLM2, 2 CPU cores; bench/estimate_check.py)
 
 def estimate(cfg, lengths:list, labelled:list|None=None, model_config=None, base_mb:float|None=None, tflops:float|None=None)->dict:
     "Predicted peak memory (MB) and training time (s) of `cfg` on examples of token `lengths` (`labelled` tokens each)"
@@ -368,7 +368,7 @@ def estimate(cfg, lengths:list, labelled:list|None=None, model_config=None, base
     per_layer = ACT_BYTES['lora' if lora else 'full']*(h + i)
     act = tokens*per_layer*L if not cfg.grad_checkpointing else tokens*(CKPT_BYTES*h*L + per_layer)
     prec = resolve_precision(cfg.precision)
-    copies = 2*lin if prec in ('bf16', 'fp16') and cfg.quantize == 'none' and not cfg.grad_checkpointing else 0  # half-precision weight copies saved for backward
+    copies = 2*lin if prec in ('bf16', 'fp16') and cfg.quantize == 'none' and (lora or not cfg.grad_checkpointing) else 0  # bf16 weight copies (see above)
     lab = sorted(labelled or [max(lengths)//2]*len(lengths))[-cfg.batch_size:]
     logits = sum(lab)*V*4*3
     base = process_rss_mb() if base_mb is None else base_mb
@@ -378,9 +378,9 @@ def estimate(cfg, lengths:list, labelled:list|None=None, model_config=None, base
     f_tok = (2 + (2 if lora else 4))*lin + 12*L*h*(sum(lengths)/len(lengths))
     f_head = 6*h*V*(sum(labelled)/max(1, sum(lengths)) if labelled else 0.25)
     rate = (tflops or matmul_tflops(torch.bfloat16 if prec == 'bf16' else torch.float32))*1e12*MFU['lora' if lora else 'full']
-    secs = n_tok*(f_tok + f_head)/rate
+    secs = n_tok*(f_tok + f_head)/rate*(1.25 if cfg.grad_checkpointing else 1)   # recomputed forward: +25 % measured
     return dict(memory_mb={k: round(v, 1) for k, v in mb.items()}, tokens=int(n_tok), flops=n_tok*(f_tok + f_head),
-                time_s=round(secs, 1), tokens_per_s=round(rate/(f_tok + f_head), 1), trainable_params=trainable)
+                time_s=round(secs, 1), tokens_per_s=round(rate/(f_tok + f_head)/(1.25 if cfg.grad_checkpointing else 1), 1), trainable_params=trainable)
 
 def check_fits(est:dict, available_mb:float|None=None)->list:
     "Warnings when the predicted peak does not fit in the memory there is"
