@@ -118,10 +118,10 @@ def collate(exs:list, pad_id:int)->dict:
     return dict(input_ids=ids, attention_mask=att, labels=lab)
 
 # %% ../nbs/03_train.ipynb #d96d7934
-def length_batches(lengths:list, batch_size:int, seed:int, epoch:int=0)->list:
-    "Index lists of micro-batches, grouped by length, shuffled by `(seed, epoch)`"
+def length_batches(lengths:list, batch_size:int, seed:int, epoch:int=0, group:int=64)->list:
+    "Index lists of micro-batches shuffled by `(seed, epoch)`, grouped by length within mega-batches of `group` batches (1: random)"
     rng = random.Random(seed*1000 + epoch); idx = list(range(len(lengths))); rng.shuffle(idx)
-    mega = batch_size*64; out = []
+    mega = batch_size*max(group, 1); out = []
     for i in range(0, len(idx), mega):
         chunk = sorted(idx[i:i+mega], key=lambda j: lengths[j])
         out += [chunk[k:k+batch_size] for k in range(0, len(chunk), batch_size)]
@@ -154,9 +154,9 @@ def collate_packed(rows:list, pad_id:int)->dict:
         pos[i, :n] = torch.tensor(r['position_ids']); pos[i, n:] = torch.arange(L - n)
     return dict(input_ids=ids, labels=lab, position_ids=pos)
 
-def padding_waste(lengths:list, batch_size:int, seed:int=0)->float:
-    "Share of tokens that would be padding in length-grouped batches"
-    tot = sum(max(lengths[i] for i in b)*len(b) for b in length_batches(lengths, batch_size, seed))
+def padding_waste(lengths:list, batch_size:int, seed:int=0, group:int=64)->float:
+    "Share of tokens that would be padding in batches from `length_batches` (`group=1`: random batches)"
+    tot = sum(max(lengths[i] for i in b)*len(b) for b in length_batches(lengths, batch_size, seed, group=group))
     return 1 - sum(lengths)/tot
 
 # %% ../nbs/03_train.ipynb #9cfd621a
@@ -229,6 +229,7 @@ def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, pro
         n_ex = len(train_exs); train_exs = pack(train_exs, cfg.pack_len or cfg.max_len); lens = [len(e['input_ids']) for e in train_exs]
         acc.print(f"packing {n_ex} examples into {len(train_exs)} rows of up to {cfg.pack_len or cfg.max_len} tokens")
     coll = collate_packed if packed else collate
+    group = 64 if padding_waste(lens, cfg.batch_size, cfg.seed, group=1) > 0.15 else 1   # random batches unless >15 % padding
     attn0 = _inner(model).config._attn_implementation           # eager attention is faster on a CPU for short rows
     if acc.device.type == 'cpu' and attn0 == 'sdpa' and max(lens) <= 128: _inner(model).set_attn_implementation('eager')
     per_epoch = math.ceil(len(train_exs)/cfg.batch_size)
@@ -245,13 +246,14 @@ def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, pro
         "Every process walks the same deterministic order; each takes its share of every step's micro-batches"
         ep = 0
         while True:
-            for bi in length_batches(lens, cfg.batch_size, cfg.seed, ep): yield bi
+            for bi in length_batches(lens, cfg.batch_size, cfg.seed, ep, group): yield bi
             ep += 1
     mb = micro_batches()
     for _ in range(start*cfg.grad_accum*W): next(mb)  # the data position of the checkpoint
     tr, tot = trainable_params(model)
     acc.print(f"{cfg.method}{'/'+cfg.quantize if cfg.quantize != 'none' else ''}: trainable params {tr:,} of {tot:,} ({tr/tot:.2%}); "
-              f"{total} steps of {cfg.batch_size}x{cfg.grad_accum}x{W} examples (micro-batch x accumulation x processes), precision {prec}")
+              f"{total} steps of {cfg.batch_size}x{cfg.grad_accum}x{W} examples (micro-batch x accumulation x processes), "
+              f"{'length-grouped' if group > 1 else 'random'} batches, precision {prec}")
     if acc.is_main_process:
         with open(run_dir/'train_log.jsonl', 'w') as f: f.writelines(json.dumps(r) + '\n' for r in log)
     log_f = open(run_dir/'train_log.jsonl', 'a') if acc.is_main_process else open(os.devnull, 'w')

@@ -18,9 +18,10 @@ def _exs(tok):
 def test_pinned_loss(tok, tmp_path):
     cfg = RunConfig(model='tiny-random-llama', method='full', max_steps=6, batch_size=4, lr=3e-3, log_every=1, precision='fp32')
     s = train(cfg, build_model(cfg), tok, _exs(tok), _exs(tok)[:4], tmp_path, progress=False)
-    # fp32 on CPU, seed 0: losses pinned when this test was written; a change means the loss, data order or init moved
-    assert s['loss_first'] == pytest.approx(10.6610, abs=2e-3)
-    assert s['loss_last'] == pytest.approx(9.7460, abs=2e-2)
+    # fp32 on CPU, seed 0: losses pinned when this test was written (re-pinned when batches became random for evenly sized examples);
+    # a change means the loss, data order or init moved
+    assert s['loss_first'] == pytest.approx(10.6979, abs=2e-3)
+    assert s['loss_last'] == pytest.approx(9.6211, abs=2e-2)
 
 @pytest.mark.parametrize('precision', ['fp32', 'bf16'])
 def test_adapter_loads_in_plain_peft(tok, tmp_path, precision):
