@@ -139,9 +139,9 @@ def load_tokenizer(name:str):
     if tok.chat_template is None: raise ModelError(f"Model {name!r} has no chat template; finetune_nb trains chat models")
     return tok
 
-def load_model(name:str, quantize:str='none'):
-    "The causal LM `name` on the default device; fp32 weights, or quantized with bitsandbytes"
-    kw = dict(dtype=torch.float32)
+def load_model(name:str, quantize:str='none', mmap:bool=True):
+    "The causal LM `name` on the default device; fp32 weights, or quantized with bitsandbytes; `mmap=False` reads the weights into memory"
+    kw = dict(dtype=torch.float32) | ({} if mmap else dict(disable_mmap=True))
     if quantize != 'none': kw.update(quantization_config=quant_config(quantize), device_map={'': device().index or 0} if device().type == 'cuda' else {'': 'cpu'})
     m = _from_pretrained(AutoModelForCausalLM, resolve_model(name), **kw)
     return m if quantize != 'none' else m.to(device())

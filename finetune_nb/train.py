@@ -32,7 +32,10 @@ def lora_config(cfg:RunConfig)->LoraConfig:
 def build_model(cfg:RunConfig):
     "The base model of `cfg`, wrapped for training as `cfg.method` says"
     torch.manual_seed(cfg.seed)
-    m = load_model(cfg.model, cfg.quantize)
+    # a bf16 LoRA run on a CPU replaces the base projections with bf16 copies (`fast_lora`): read the weights into memory
+    # rather than memory-mapping the file, so the fp32 originals are freed instead of staying resident as file pages (-500 MB)
+    m = load_model(cfg.model, cfg.quantize, mmap=not (cfg.method == 'lora' and cfg.quantize == 'none' and not cfg.use_dora
+                                                    and device().type == 'cpu' and resolve_precision(cfg.precision) == 'bf16'))
     if cfg.quantize != 'none': m = prepare_model_for_kbit_training(m, use_gradient_checkpointing=False)
     if cfg.method == 'lora': m = get_peft_model(m, lora_config(cfg))
     return m
