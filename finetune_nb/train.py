@@ -367,13 +367,14 @@ def estimate(cfg, lengths:list, labelled:list|None=None, model_config=None, base
     h, i, L, V = c.hidden_size, c.intermediate_size, c.num_hidden_layers, c.vocab_size
     lin, other = _linear_params(c); P = lin + other; lora = cfg.method == 'lora'
     trainable = _lora_params(c, cfg.lora_r) if lora else P
-    weights = {'none': 4.0, 'nf4': 0.55, 'int8': 1.0}[cfg.quantize]*lin + 4*other
     state = 16*trainable if lora else 12*P
     tokens = cfg.batch_size*max(lengths)      # the longest (padded) micro-batch
     per_layer = ACT_BYTES['lora' if lora else 'full']*(h + i)
     act = tokens*per_layer*L if not cfg.grad_checkpointing else tokens*(CKPT_BYTES*h*L + per_layer)
     prec = resolve_precision(cfg.precision)
-    copies = 2*lin if prec in ('bf16', 'fp16') and cfg.quantize == 'none' and (lora or not cfg.grad_checkpointing) else 0  # bf16 weight copies (see above)
+    bf16_base = lora and prec == 'bf16' and cfg.quantize == 'none' and not cfg.use_dora   # `fast_lora` stores the base in bf16
+    weights = (2.0 if bf16_base else {'none': 4.0, 'nf4': 0.55, 'int8': 1.0}[cfg.quantize])*lin + 4*other
+    copies = 2*lin if prec in ('bf16', 'fp16') and cfg.quantize == 'none' and not bf16_base and (lora or not cfg.grad_checkpointing) else 0  # autocast's copies
     lab = sorted(labelled or [max(lengths)//2]*len(lengths))[-cfg.batch_size:]
     logits = sum(lab)*V*4*3
     base = process_rss_mb() if base_mb is None else base_mb
