@@ -17,8 +17,8 @@ from .data import tokenize_chat
 from dataclasses import replace
 
 # %% auto #0
-__all__ = ['ACT_BYTES', 'CKPT_BYTES', 'MFU', 'lora_config', 'build_model', 'trainable_params', 'FastDropout', 'fast_lora',
-           'LabelledLM', 'collate', 'length_batches', 'lr_at', 'pack', 'collate_packed', 'padding_waste',
+__all__ = ['ACT_BYTES', 'CKPT_BYTES', 'MFU', 'lora_config', 'bf16_base', 'build_model', 'trainable_params', 'FastDropout',
+           'fast_lora', 'LabelledLM', 'collate', 'length_batches', 'lr_at', 'pack', 'collate_packed', 'padding_waste',
            'peak_memory_mb', 'heldout_loss', 'save_checkpoint', 'checkpoint_path', 'load_checkpoint', 'train',
            'process_rss_mb', 'matmul_tflops', 'estimate', 'check_fits', 'train_run', 'plot_loss', 'live_loss']
 
@@ -29,13 +29,16 @@ def lora_config(cfg:RunConfig)->LoraConfig:
     return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout, target_modules=targets,
                       bias='none', task_type='CAUSAL_LM', use_dora=cfg.use_dora, use_rslora=cfg.use_rslora)
 
+def bf16_base(cfg:RunConfig)->bool:
+    "Whether `train` stores the frozen base projections in bf16 (plain LoRA, unquantized, bf16 precision; see `fast_lora`)"
+    return cfg.method == 'lora' and cfg.quantize == 'none' and not cfg.use_dora and resolve_precision(cfg.precision) == 'bf16'
+
 def build_model(cfg:RunConfig):
     "The base model of `cfg`, wrapped for training as `cfg.method` says"
     torch.manual_seed(cfg.seed)
     # a bf16 LoRA run on a CPU replaces the base projections with bf16 copies (`fast_lora`): read the weights into memory
     # rather than memory-mapping the file, so the fp32 originals are freed instead of staying resident as file pages (-500 MB)
-    m = load_model(cfg.model, cfg.quantize, mmap=not (cfg.method == 'lora' and cfg.quantize == 'none' and not cfg.use_dora
-                                                    and device().type == 'cpu' and resolve_precision(cfg.precision) == 'bf16'))
+    m = load_model(cfg.model, cfg.quantize, mmap=not (bf16_base(cfg) and device().type == 'cpu'))
     if cfg.quantize != 'none': m = prepare_model_for_kbit_training(m, use_gradient_checkpointing=False)
     if cfg.method == 'lora': m = get_peft_model(m, lora_config(cfg))
     return m
@@ -372,9 +375,8 @@ def estimate(cfg, lengths:list, labelled:list|None=None, model_config=None, base
     per_layer = ACT_BYTES['lora' if lora else 'full']*(h + i)
     act = tokens*per_layer*L if not cfg.grad_checkpointing else tokens*(CKPT_BYTES*h*L + per_layer)
     prec = resolve_precision(cfg.precision)
-    bf16_base = lora and prec == 'bf16' and cfg.quantize == 'none' and not cfg.use_dora   # `fast_lora` stores the base in bf16
-    weights = (2.0 if bf16_base else {'none': 4.0, 'nf4': 0.55, 'int8': 1.0}[cfg.quantize])*lin + 4*other
-    copies = 2*lin if prec in ('bf16', 'fp16') and cfg.quantize == 'none' and not bf16_base and (lora or not cfg.grad_checkpointing) else 0  # autocast's copies
+    weights = (2.0 if bf16_base(cfg) else {'none': 4.0, 'nf4': 0.55, 'int8': 1.0}[cfg.quantize])*lin + 4*other
+    copies = 2*lin if prec in ('bf16', 'fp16') and cfg.quantize == 'none' and not bf16_base(cfg) and (lora or not cfg.grad_checkpointing) else 0  # autocast's copies
     lab = sorted(labelled or [max(lengths)//2]*len(lengths))[-cfg.batch_size:]
     logits = sum(lab)*V*4*3
     base = process_rss_mb() if base_mb is None else base_mb
@@ -384,9 +386,10 @@ def estimate(cfg, lengths:list, labelled:list|None=None, model_config=None, base
     f_tok = (2 + (2 if lora else 4))*lin + 12*L*h*(sum(lengths)/len(lengths))
     f_head = 6*h*V*(sum(labelled)/max(1, sum(lengths)) if labelled else 0.25)
     rate = (tflops or matmul_tflops(torch.bfloat16 if prec == 'bf16' else torch.float32))*1e12*MFU['lora' if lora else 'full']
-    secs = n_tok*(f_tok + f_head)/rate*(1.25 if cfg.grad_checkpointing else 1)   # recomputed forward: +25 % measured
+    rate /= 1.25 if cfg.grad_checkpointing else 1   # the recomputed forward: +25 % time, measured
+    secs = n_tok*(f_tok + f_head)/rate
     return dict(memory_mb={k: round(v, 1) for k, v in mb.items()}, tokens=int(n_tok), flops=n_tok*(f_tok + f_head),
-                time_s=round(secs, 1), tokens_per_s=round(rate/(f_tok + f_head)/(1.25 if cfg.grad_checkpointing else 1), 1), trainable_params=trainable)
+                time_s=round(secs, 1), tokens_per_s=round(rate/(f_tok + f_head), 1), trainable_params=trainable)
 
 def check_fits(est:dict, available_mb:float|None=None)->list:
     "Warnings when the predicted peak does not fit in the memory there is"
