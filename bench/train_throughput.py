@@ -4,8 +4,9 @@ assistant turns, the model's own loss over full logits, random order, padding to
 
 Each runs in a fresh process (for a clean peak RSS), twice, interleaved, keeping the faster run, on the demo task's examples
 (CMUdict ARPAbet under SmolLM2's chat template), batch 8, bf16 where the CPU has it, lr 2e-4, r=16/alpha=32/dropout 0.05
-on all linear projections. Reported: tokens/s (real tokens of the examples trained on, over the training time), peak memory, held-out loss on 64 examples after training (same
-function for all), and achieved FLOP/s as a share of this machine's bf16 matmul rate measured in the same run.
+on all linear projections. Reported: tokens/s (real tokens of the examples trained on, over the training time), peak
+memory, held-out loss on 64 examples after training (same function for all), and achieved FLOP/s as a share of this
+machine's bf16 matmul rate measured in the same run.
 Needs TRL: pip install trl.
 
 Memory "at the same batch" is also measured where activations, not the process and the weights, dominate: the same examples
