@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_train.ipynb #2cb7f8ae
 from __future__ import annotations
-import contextlib, json, math, os, random, resource, sys, time, weakref
+import contextlib, json, math, os, random, resource, sys, time, types, weakref
 import numpy as np
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
@@ -81,21 +81,65 @@ class FastDropout(nn.Module):
         return out
     def extra_repr(self): return f'p={self.p}'
 
+class _LoRALinear(torch.autograd.Function):
+    "`x @ W.T + bias + s * (xd @ A.T) @ B.T` in `x`'s dtype, the LoRA product added in place; saves `xd` and the rank-r `xd @ A.T`"
+    @staticmethod
+    def forward(ctx, x, xd, W, bias, A, B, s):
+        dt = x.dtype; W_, A_, B_ = W.to(dt), A.to(dt), B.to(dt)
+        x2, xd2 = x.reshape(-1, x.shape[-1]), xd.reshape(-1, xd.shape[-1])
+        u = xd2 @ A_.t()
+        y = torch.addmm(bias.to(dt), x2, W_.t()) if bias is not None else x2 @ W_.t()
+        y.addmm_(u, B_.t(), alpha=s)
+        ctx.save_for_backward(xd2, u, W_, A_, B_)
+        ctx.s, ctx.same, ctx.shape, ctx.dtypes, ctx.bias = s, xd is x, x.shape, (A.dtype, B.dtype), bias is not None
+        return y.view(*x.shape[:-1], y.shape[-1])
+    @staticmethod
+    def backward(ctx, g):
+        xd2, u, W_, A_, B_ = ctx.saved_tensors; s, need = ctx.s, ctx.needs_input_grad
+        g2 = g.reshape(-1, g.shape[-1]); gu = (g2 @ B_).mul_(s)       # gradient at the rank-r product
+        gx = gxd = None
+        if ctx.same and (need[0] or need[1]): gx = torch.addmm(gu @ A_, g2, W_).view(ctx.shape)   # no dropout: x is xd
+        else:
+            if need[0]: gx = (g2 @ W_).view(ctx.shape)
+            if need[1]: gxd = (gu @ A_).view(ctx.shape)
+        gA = (gu.t() @ xd2).to(ctx.dtypes[0]) if need[4] else None
+        gB = (g2.t() @ u).mul_(s).to(ctx.dtypes[1]) if need[5] else None
+        return gx, gxd, None, g2.sum(0) if ctx.bias and need[3] else None, gA, gB, None
+
+def _fused_forward(self, x, *args, **kwargs):
+    "A peft `lora.Linear` forward through `_LoRALinear`; anything but one plain active adapter goes to peft's own forward"
+    a = self.active_adapters[0] if len(self.active_adapters) == 1 else None
+    if (args or kwargs or self.disable_adapters or self.merged or a not in self.lora_A or a in self.lora_variant
+            or self.lora_bias.get(a, False)): return type(self).forward(self, x, *args, **kwargs)
+    dev = x.device.type; dt = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else x.dtype
+    c = self._fnb_cast                                                # q, k, v (gate, up) cast their shared input once
+    if x.dtype == dt: xb = x
+    elif c.src is not None and c.src() is x and c.version == x._version and c.out.dtype == dt: xb = c.out
+    else: xb = x.to(dt); c.src, c.version, c.out = weakref.ref(x), x._version, xb
+    xd = self.lora_dropout[a](xb) if self.training else xb
+    base = self.base_layer
+    with torch.autocast(dev, enabled=False):
+        return _LoRALinear.apply(xb, xd, base.weight, base.bias, self.lora_A[a].weight, self.lora_B[a].weight, self.scaling[a])
+
 def fast_lora(model, precision:str, fsdp:bool=False):
-    "Swap LoRA dropouts for `FastDropout` and, in a bf16 run, store frozen base projections in bf16; returns an undo function"
-    from peft.tuners.lora import LoraLayer
-    shared, undo = _LastInput(), []
+    "Swap LoRA dropouts for `FastDropout`, fuse plain LoRA projections, in a bf16 run store frozen base projections in bf16; returns an undo function"
+    from peft.tuners.lora import LoraLayer, Linear as LoraLinear
+    shared, cast, undo, fused = _LastInput(), _LastInput(), [], []
     for mod in model.modules():
         if not isinstance(mod, LoraLayer): continue
         for k, d in list(mod.lora_dropout.items()):
             if type(d) is nn.Dropout and d.p > 0: mod.lora_dropout[k] = FastDropout(d.p, shared)
         base = mod.get_base_layer()
+        plain = type(mod) is LoraLinear and type(base) is nn.Linear and not fsdp and not base._forward_hooks and not base._forward_pre_hooks
+        if plain and not hasattr(base, '_hf_hook'):
+            mod._fnb_cast = cast; mod.forward = types.MethodType(_fused_forward, mod); fused.append(mod)
         if (precision == 'bf16' and type(base) is nn.Linear and not fsdp and not any(mod.use_dora.values())
                 and not base.weight.requires_grad and base.weight.dtype == torch.float32):
             base.to(torch.bfloat16); mod.cast_input_dtype_enabled = False
             undo.append(mod)
     def restore():
         for mod in undo: mod.get_base_layer().to(torch.float32); mod.cast_input_dtype_enabled = True
+        for mod in fused: del mod.forward, mod._fnb_cast
     return restore
 
 # %% ../nbs/03_train.ipynb #759b4937
