@@ -2,8 +2,9 @@
 
 Each row trains 3 steps in a fresh process on synthetic chat examples of a given length and batch size, and reads the
 process's peak RSS (peak allocated memory on CUDA); `finetune_nb.train.estimate` predicts the same from the model config
-and the examples' token counts before training. The activation constants in `estimate` were fitted on the first two LoRA rows
-and the first full and checkpointing rows; the other rows are out of sample.
+and the examples' token counts before training. The activation constants in `estimate` were fitted on the rows 8 x 235 (LoRA),
+8 x 88 and 16 x 88 (LoRA: eager attention's scores), 8 x 88 (full) and 16 x 88 (checkpointing); the other rows are out of
+sample.
 
 Last line: RESULT max_abs_error=<share> within_25pct=<k>/<n>.   --quick: the first three shapes.
 """

@@ -17,10 +17,10 @@ from .data import tokenize_chat
 from dataclasses import replace
 
 # %% auto #0
-__all__ = ['ACT_BYTES', 'CKPT_BYTES', 'MFU', 'lora_config', 'bf16_base', 'build_model', 'trainable_params', 'FastDropout',
-           'fast_lora', 'LabelledLM', 'collate', 'length_batches', 'lr_at', 'pack', 'collate_packed', 'padding_waste',
-           'peak_memory_mb', 'heldout_loss', 'save_checkpoint', 'checkpoint_path', 'load_checkpoint', 'train',
-           'process_rss_mb', 'matmul_tflops', 'estimate', 'check_fits', 'train_run', 'plot_loss', 'live_loss']
+__all__ = ['ACT_BYTES', 'ATT_BYTES', 'CKPT_BYTES', 'MFU', 'lora_config', 'bf16_base', 'build_model', 'trainable_params',
+           'FastDropout', 'fast_lora', 'LabelledLM', 'collate', 'length_batches', 'lr_at', 'pack', 'collate_packed',
+           'padding_waste', 'peak_memory_mb', 'heldout_loss', 'save_checkpoint', 'checkpoint_path', 'load_checkpoint',
+           'train', 'process_rss_mb', 'matmul_tflops', 'estimate', 'check_fits', 'train_run', 'plot_loss', 'live_loss']
 
 # %% ../nbs/03_train.ipynb #df9476c0
 def lora_config(cfg:RunConfig)->LoraConfig:
@@ -399,11 +399,13 @@ def matmul_tflops(dtype=torch.bfloat16, n:int=1024, seconds:float=0.3)->float:
     return 2*n**3*k/(time.time() - t0)/1e12
 
 
-# Activation bytes saved per token and layer, per unit of (hidden + intermediate), and per unit of hidden with gradient
-# checkpointing; fitted on SmolLM2-135M with bf16 autocast on this CPU (the rows of bench/estimate_check.py, refitted after
-# FastDropout, bf16 base weights and eager attention for short rows changed what a step keeps).
-ACT_BYTES = dict(lora=31.0, full=23.0)
-CKPT_BYTES = 27.0
+# Activation bytes saved per token and layer, per unit of (hidden + intermediate); per head and key position for the score
+# matrices of eager attention (a CPU's rows of <= 128 tokens, see `train`); and per unit of hidden with gradient checkpointing.
+# Fitted on SmolLM2-135M with bf16 autocast on this CPU (bench/estimate_check.py, refitted after the fused LoRA projection:
+# ACT lora on the 8 x 235 row, ATT on the two shortest LoRA rows, CKPT on the first checkpointing row; the rest out of sample).
+ACT_BYTES = dict(lora=24.5, full=19.0)
+ATT_BYTES = 11.0
+CKPT_BYTES = 18.5
 MFU = dict(lora=0.19, full=0.23)   # share of the measured bf16 matmul rate a step reaches here (SmolLM2, 2 CPU cores; bench/estimate_check.py)
 
 def estimate(cfg, lengths:list, labelled:list|None=None, model_config=None, base_mb:float|None=None, tflops:float|None=None)->dict:
@@ -416,7 +418,8 @@ def estimate(cfg, lengths:list, labelled:list|None=None, model_config=None, base
     trainable = _lora_params(c, cfg.lora_r) if lora else P
     state = 16*trainable if lora else 12*P
     tokens = cfg.batch_size*max(lengths)      # the longest (padded) micro-batch
-    per_layer = ACT_BYTES['lora' if lora else 'full']*(h + i)
+    eager = device().type == 'cpu' and max(lengths) <= 128      # `train` switches to eager attention there
+    per_layer = ACT_BYTES['lora' if lora else 'full']*(h + i) + (ATT_BYTES*c.num_attention_heads*max(lengths) if eager else 0)
     act = tokens*per_layer*L if not cfg.grad_checkpointing else tokens*(CKPT_BYTES*h*L + per_layer)
     prec = resolve_precision(cfg.precision)
     weights = (2.0 if bf16_base(cfg) else {'none': 4.0, 'nf4': 0.55, 'int8': 1.0}[cfg.quantize])*lin + 4*other
