@@ -108,16 +108,16 @@ class _LoRALinear(torch.autograd.Function):
 
 def _fused_forward(self, x, *args, **kwargs):
     "A peft `lora.Linear` forward through `_LoRALinear`; anything but one plain active adapter goes to peft's own forward"
-    a = self.active_adapters[0] if len(self.active_adapters) == 1 else None
+    a, base = self.active_adapters[0] if len(self.active_adapters) == 1 else None, self.base_layer
     if (args or kwargs or self.disable_adapters or self.merged or a not in self.lora_A or a in self.lora_variant
-            or self.lora_bias.get(a, False)): return type(self).forward(self, x, *args, **kwargs)
+            or self.lora_bias.get(a, False) or base.weight.requires_grad):   # (a trained base weight: peft's own path)
+        return type(self).forward(self, x, *args, **kwargs)
     dev = x.device.type; dt = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else x.dtype
     c = self._fnb_cast                                                # q, k, v (gate, up) cast their shared input once
     if x.dtype == dt: xb = x
     elif c.src is not None and c.src() is x and c.version == x._version and c.out.dtype == dt: xb = c.out
     else: xb = x.to(dt); c.src, c.version, c.out = weakref.ref(x), x._version, xb
     xd = self.lora_dropout[a](xb) if self.training else xb
-    base = self.base_layer
     with torch.autocast(dev, enabled=False):
         return _LoRALinear.apply(xb, xd, base.weight, base.bias, self.lora_A[a].weight, self.lora_B[a].weight, self.scaling[a])
 
