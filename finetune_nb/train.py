@@ -60,8 +60,12 @@ class _DropMask(torch.autograd.Function):
         return (g*keep*ctx.scale).to(ctx.in_dtype), None, None, None
 
 class _LastInput:
-    "The last input a group of `FastDropout`s saw (weakly), and its dropped copy"
+    "The last input a group of modules saw (weakly, with its version), and what they made of it"
     def __init__(self): self.src = self.version = self.out = None
+    def get(self, x, dtype):
+        "What was made of `x` in `dtype`, if `x` is the last input and unchanged since"
+        if self.src is not None and self.src() is x and self.version == x._version and self.out.dtype == dtype: return self.out
+    def put(self, x, out): self.src, self.version, self.out = weakref.ref(x), x._version, out; return out
 
 class FastDropout(nn.Module):
     "Inverted dropout; modules sharing `shared` reuse one mask for the same input tensor"
@@ -71,14 +75,12 @@ class FastDropout(nn.Module):
         if not self.training or self.p == 0: return x
         dev = x.device.type; sh = self.shared
         dt = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else x.dtype
-        if sh.src is not None and sh.src() is x and sh.version == x._version and sh.out.dtype == dt: return sh.out
+        if (out := sh.get(x, dt)) is not None: return out
         if dev == 'cpu':   # numpy's PCG64 is several times faster than torch's CPU Bernoulli; seeded from torch's generator
             r = np.random.Generator(np.random.PCG64(int(torch.randint(0, 2**62, ())))).integers(0, 65536, size=tuple(x.shape), dtype=np.uint16)
             keep = torch.from_numpy(r >= round(self.p*65536))
         else: keep = torch.rand(x.shape, device=x.device) >= self.p
-        out = _DropMask.apply(x, keep, 1/(1 - self.p), dt)
-        sh.src, sh.version, sh.out = weakref.ref(x), x._version, out
-        return out
+        return sh.put(x, _DropMask.apply(x, keep, 1/(1 - self.p), dt))
     def extra_repr(self): return f'p={self.p}'
 
 class _LoRALinear(torch.autograd.Function):
@@ -113,10 +115,8 @@ def _fused_forward(self, x, *args, **kwargs):
             or self.lora_bias.get(a, False) or base.weight.requires_grad):   # (a trained base weight: peft's own path)
         return type(self).forward(self, x, *args, **kwargs)
     dev = x.device.type; dt = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else x.dtype
-    c = self._fnb_cast                                                # q, k, v (gate, up) cast their shared input once
-    if x.dtype == dt: xb = x
-    elif c.src is not None and c.src() is x and c.version == x._version and c.out.dtype == dt: xb = c.out
-    else: xb = x.to(dt); c.src, c.version, c.out = weakref.ref(x), x._version, xb
+    xb = x if x.dtype == dt else self._fnb_cast.get(x, dt)            # q, k, v (gate, up) cast their shared input once
+    if xb is None: xb = self._fnb_cast.put(x, x.to(dt))
     xd = self.lora_dropout[a](xb) if self.training else xb
     with torch.autocast(dev, enabled=False):
         return _LoRALinear.apply(xb, xd, base.weight, base.bias, self.lora_A[a].weight, self.lora_B[a].weight, self.scaling[a])
