@@ -17,10 +17,11 @@ from .data import tokenize_chat
 from dataclasses import replace
 
 # %% auto #0
-__all__ = ['ACT_BYTES', 'ATT_BYTES', 'CKPT_BYTES', 'MFU', 'lora_config', 'bf16_base', 'build_model', 'trainable_params',
-           'FastDropout', 'fast_lora', 'LabelledLM', 'collate', 'length_batches', 'lr_at', 'pack', 'collate_packed',
-           'padding_waste', 'peak_memory_mb', 'heldout_loss', 'save_checkpoint', 'checkpoint_path', 'load_checkpoint',
-           'train', 'process_rss_mb', 'matmul_tflops', 'estimate', 'check_fits', 'train_run', 'plot_loss', 'live_loss']
+__all__ = ['EAGER_MAX_LEN', 'ACT_BYTES', 'ATT_BYTES', 'CKPT_BYTES', 'MFU', 'lora_config', 'bf16_base', 'build_model',
+           'trainable_params', 'FastDropout', 'fast_lora', 'LabelledLM', 'collate', 'length_batches', 'lr_at', 'pack',
+           'collate_packed', 'padding_waste', 'peak_memory_mb', 'heldout_loss', 'save_checkpoint', 'checkpoint_path',
+           'load_checkpoint', 'train', 'process_rss_mb', 'matmul_tflops', 'estimate', 'check_fits', 'train_run',
+           'plot_loss', 'live_loss']
 
 # %% ../nbs/03_train.ipynb #df9476c0
 def lora_config(cfg:RunConfig)->LoraConfig:
@@ -129,11 +130,11 @@ def fast_lora(model, precision:str, fsdp:bool=False):
         if not isinstance(mod, LoraLayer): continue
         for k, d in list(mod.lora_dropout.items()):
             if type(d) is nn.Dropout and d.p > 0: mod.lora_dropout[k] = FastDropout(d.p, shared)
-        base = mod.get_base_layer()
-        plain = type(mod) is LoraLinear and type(base) is nn.Linear and not fsdp and not base._forward_hooks and not base._forward_pre_hooks
-        if plain and not hasattr(base, '_hf_hook'):
+        base = mod.get_base_layer(); linear = type(base) is nn.Linear and not fsdp
+        if (linear and type(mod) is LoraLinear and not base._forward_hooks and not base._forward_pre_hooks
+                and not hasattr(base, '_hf_hook')):
             mod._fnb_cast = cast; mod.forward = types.MethodType(_fused_forward, mod); fused.append(mod)
-        if (precision == 'bf16' and type(base) is nn.Linear and not fsdp and not any(mod.use_dora.values())
+        if (precision == 'bf16' and linear and not any(mod.use_dora.values())
                 and not base.weight.requires_grad and base.weight.dtype == torch.float32):
             base.to(torch.bfloat16); mod.cast_input_dtype_enabled = False
             undo.append(mod)
@@ -262,6 +263,8 @@ def load_checkpoint(run_dir, model, opt)->tuple[int, dict]:
     return st['step'], st['extra']
 
 # %% ../nbs/03_train.ipynb #c0d99034
+EAGER_MAX_LEN = 128   # rows up to this many tokens train with eager attention on a CPU (faster than its SDPA backward)
+
 def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, progress:bool=True, on_step=None)->dict:
     "Train `model` on tokenized `train_exs`; writes `train_log.jsonl`, checkpoints and `adapter/` into `run_dir`; returns the summary"
     run_dir = Path(run_dir); run_dir.mkdir(parents=True, exist_ok=True)
@@ -281,7 +284,7 @@ def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, pro
     coll = collate_packed if packed else collate
     group = 64 if padding_waste(lens, cfg.batch_size, cfg.seed, group=1) > 0.15 else 1   # random batches unless >15 % padding
     attn0 = _inner(model).config._attn_implementation           # eager attention is faster on a CPU for short rows
-    if acc.device.type == 'cpu' and attn0 == 'sdpa' and max(lens) <= 128: _inner(model).set_attn_implementation('eager')
+    if acc.device.type == 'cpu' and attn0 == 'sdpa' and max(lens) <= EAGER_MAX_LEN: _inner(model).set_attn_implementation('eager')
     per_epoch = math.ceil(len(train_exs)/cfg.batch_size)
     total = cfg.max_steps or max(1, math.ceil(per_epoch*cfg.epochs/cfg.grad_accum))
     start, log, best = 0, [], dict(loss=float('inf'), step=0, state=None, bad=0)
@@ -400,7 +403,7 @@ def matmul_tflops(dtype=torch.bfloat16, n:int=1024, seconds:float=0.3)->float:
 
 
 # Activation bytes saved per token and layer, per unit of (hidden + intermediate); per head and key position for the score
-# matrices of eager attention (a CPU's rows of <= 128 tokens, see `train`); and per unit of hidden with gradient checkpointing.
+# matrices of eager attention (a CPU's rows of <= EAGER_MAX_LEN tokens, see `train`); and per unit of hidden with gradient checkpointing.
 # Fitted on SmolLM2-135M with bf16 autocast on this CPU (bench/estimate_check.py, refitted after the fused LoRA projection:
 # ACT lora on the 8 x 235 row, ATT on the two shortest LoRA rows, CKPT on the first checkpointing row; the rest out of sample).
 ACT_BYTES = dict(lora=24.5, full=19.0)
@@ -418,7 +421,7 @@ def estimate(cfg, lengths:list, labelled:list|None=None, model_config=None, base
     trainable = _lora_params(c, cfg.lora_r) if lora else P
     state = 16*trainable if lora else 12*P
     tokens = cfg.batch_size*max(lengths)      # the longest (padded) micro-batch
-    eager = device().type == 'cpu' and max(lengths) <= 128      # `train` switches to eager attention there
+    eager = device().type == 'cpu' and max(lengths) <= EAGER_MAX_LEN   # `train` switches to eager attention there
     per_layer = ACT_BYTES['lora' if lora else 'full']*(h + i) + (ATT_BYTES*c.num_attention_heads*max(lengths) if eager else 0)
     act = tokens*per_layer*L if not cfg.grad_checkpointing else tokens*(CKPT_BYTES*h*L + per_layer)
     prec = resolve_precision(cfg.precision)
