@@ -17,11 +17,11 @@ from .data import tokenize_chat
 from dataclasses import replace
 
 # %% auto #0
-__all__ = ['EAGER_MAX_LEN', 'ACT_BYTES', 'ATT_BYTES', 'CKPT_BYTES', 'MFU', 'lora_config', 'bf16_base', 'build_model',
-           'trainable_params', 'FastDropout', 'fast_lora', 'LabelledLM', 'collate', 'length_batches', 'lr_at', 'pack',
-           'collate_packed', 'padding_waste', 'peak_memory_mb', 'heldout_loss', 'save_checkpoint', 'checkpoint_path',
-           'load_checkpoint', 'train', 'process_rss_mb', 'matmul_tflops', 'estimate', 'check_fits', 'train_run',
-           'plot_loss', 'live_loss']
+__all__ = ['PAD_MULTIPLE', 'EAGER_MAX_LEN', 'ACT_BYTES', 'ATT_BYTES', 'CKPT_BYTES', 'MFU', 'lora_config', 'bf16_base',
+           'build_model', 'trainable_params', 'FastDropout', 'fast_lora', 'LabelledLM', 'collate', 'length_batches',
+           'lr_at', 'pack', 'collate_packed', 'padding_waste', 'peak_memory_mb', 'heldout_loss', 'save_checkpoint',
+           'checkpoint_path', 'load_checkpoint', 'train', 'process_rss_mb', 'matmul_tflops', 'estimate', 'check_fits',
+           'train_run', 'plot_loss', 'live_loss']
 
 # %% ../nbs/03_train.ipynb #df9476c0
 def lora_config(cfg:RunConfig)->LoraConfig:
@@ -149,20 +149,25 @@ def _inner(model):
     return model.get_base_model() if hasattr(model, 'get_base_model') else model
 
 class LabelledLM(nn.Module):
-    "Summed next-token cross-entropy over labelled positions, computing logits only there"
-    def __init__(self, model): super().__init__(); self.model = model
+    "Summed next-token cross-entropy over labelled positions, computing logits only there (rows padded to `row_multiple`)"
+    def __init__(self, model, row_multiple:int=16): super().__init__(); self.model, self.row_multiple = model, row_multiple
     def forward(self, input_ids, labels, attention_mask=None, position_ids=None):
         lm = _inner(self.model)
         h = getattr(lm, lm.base_model_prefix)(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
                                               use_cache=False).last_hidden_state
-        tgt = labels[:, 1:]; keep = tgt != -100
-        logits = lm.get_output_embeddings()(h[:, :-1][keep])
-        return F.cross_entropy(logits.float(), tgt[keep], reduction='sum'), keep.sum()
+        B, T = labels.shape; keep = labels[:, 1:] != -100
+        b, t = keep.nonzero(as_tuple=True); idx = b*T + t                  # rows of h (flattened) whose next token is labelled
+        tgt = labels.flatten()[idx + 1]; n = len(idx); pad = -n % self.row_multiple
+        if pad: idx = F.pad(idx, (0, pad)); tgt = F.pad(tgt, (0, pad), value=-100)   # repeated row 0, target ignored
+        logits = lm.get_output_embeddings()(h.flatten(0, 1)[idx])
+        return F.cross_entropy(logits.float(), tgt, reduction='sum'), keep.sum()
 
 # %% ../nbs/03_train.ipynb #fa0b6fcb
-def collate(exs:list, pad_id:int)->dict:
-    "Right-padded `input_ids`, `attention_mask` and `labels` tensors of tokenized examples"
-    L = max(len(e['input_ids']) for e in exs)
+PAD_MULTIPLE = 8   # training and held-out batches are padded to a multiple of this many tokens (see "Few shapes")
+
+def collate(exs:list, pad_id:int, multiple:int=1)->dict:
+    "Right-padded `input_ids`, `attention_mask` and `labels` tensors of tokenized examples, length a multiple of `multiple`"
+    L = -(-max(len(e['input_ids']) for e in exs)//multiple)*multiple
     ids = torch.full((len(exs), L), pad_id); lab = torch.full((len(exs), L), -100); att = torch.zeros((len(exs), L), dtype=torch.long)
     for i, e in enumerate(exs):
         n = len(e['input_ids']); ids[i, :n] = torch.tensor(e['input_ids']); lab[i, :n] = torch.tensor(e['labels']); att[i, :n] = 1
@@ -196,9 +201,9 @@ def pack(exs:list, pack_len:int)->list:
         r['input_ids'] += e['input_ids']; r['labels'] += e['labels']; r['position_ids'] += list(range(n))
     return rows
 
-def collate_packed(rows:list, pad_id:int)->dict:
-    "Right-padded packed rows; padding gets its own position run, so it forms its own (unlabelled) block"
-    L = max(len(r['input_ids']) for r in rows)
+def collate_packed(rows:list, pad_id:int, multiple:int=1)->dict:
+    "Right-padded packed rows, length a multiple of `multiple`; padding gets its own position run, so it forms its own (unlabelled) block"
+    L = -(-max(len(r['input_ids']) for r in rows)//multiple)*multiple
     ids = torch.full((len(rows), L), pad_id); lab = torch.full((len(rows), L), -100); pos = torch.zeros((len(rows), L), dtype=torch.long)
     for i, r in enumerate(rows):
         n = len(r['input_ids']); ids[i, :n] = torch.tensor(r['input_ids']); lab[i, :n] = torch.tensor(r['labels'])
@@ -224,7 +229,7 @@ def heldout_loss(model, exs:list, pad_id:int, batch_size:int=16, precision:str='
     lm, dev = LabelledLM(model).eval(), next(model.parameters()).device
     tot, n = 0.0, 0
     for bi in length_batches([len(e['input_ids']) for e in exs], batch_size, 0):
-        b = {k: v.to(dev) for k, v in collate([exs[i] for i in bi], pad_id).items()}
+        b = {k: v.to(dev) for k, v in collate([exs[i] for i in bi], pad_id, PAD_MULTIPLE).items()}
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=precision == 'bf16'):
             s, c = lm(**b)
         tot += s.item(); n += c.item()
@@ -322,7 +327,7 @@ def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, pro
         n_lab = sum(n_labels[i] for bi in step_mbs for i in bi)          # labelled tokens of the whole step, all processes
         mine = step_mbs[rank::W]; loss_sum = torch.zeros((), device=acc.device)
         for a, bi in enumerate(mine):
-            b = {k: v.to(acc.device) for k, v in coll([train_exs[i] for i in bi], tok.pad_token_id).items()}
+            b = {k: v.to(acc.device) for k, v in coll([train_exs[i] for i in bi], tok.pad_token_id, PAD_MULTIPLE).items()}
             with acc.no_sync(lm) if a < len(mine) - 1 else contextlib.nullcontext():
                 with torch.autocast(**amp): s, _ = lm(**b)
                 acc.backward(s*W/n_lab)                                   # DDP averages over W processes: undo it
