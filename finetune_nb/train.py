@@ -148,9 +148,27 @@ def _inner(model):
     "The `*ForCausalLM` inside a peft wrapper (LoRA layers already injected)"
     return model.get_base_model() if hasattr(model, 'get_base_model') else model
 
+class _HeadCE(torch.autograd.Function):
+    "Summed cross-entropy of `x @ W.T` against `tgt` (-100: ignored), `chunk` rows at a time; the gradient at `x` is made in the forward pass"
+    @staticmethod
+    def forward(ctx, x, W, tgt, chunk):
+        loss = torch.zeros((), device=x.device); gx = torch.empty_like(x) if ctx.needs_input_grad[0] else None
+        for a in range(0, len(x), chunk):
+            z = (x[a:a+chunk].to(W.dtype) @ W.t()).float(); t = tgt[a:a+chunk]; ok = t != -100; tc = t.clamp(min=0)
+            lse = torch.logsumexp(z, -1)
+            loss += ((lse - z.gather(1, tc[:, None])[:, 0])*ok).sum()
+            if gx is not None:
+                p = z.sub_(lse[:, None]).exp_(); p[torch.arange(len(t)), tc] -= 1   # softmax - one-hot: the gradient at the logits
+                gx[a:a+chunk] = p.mul_(ok[:, None]).to(W.dtype) @ W
+        ctx.save_for_backward(gx)
+        return loss
+    @staticmethod
+    def backward(ctx, g): gx, = ctx.saved_tensors; return gx*g, None, None, None
+
 class LabelledLM(nn.Module):
     "Summed next-token cross-entropy over labelled positions, computing logits only there (rows padded to `row_multiple`)"
-    def __init__(self, model, row_multiple:int=16): super().__init__(); self.model, self.row_multiple = model, row_multiple
+    def __init__(self, model, row_multiple:int=16, fused_head:bool=True, chunk:int=512):
+        super().__init__(); self.model, self.row_multiple, self.fused_head, self.chunk, self._w = model, row_multiple, fused_head, chunk, _LastInput()
     def forward(self, input_ids, labels, attention_mask=None, position_ids=None):
         lm = _inner(self.model)
         h = getattr(lm, lm.base_model_prefix)(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
@@ -159,8 +177,14 @@ class LabelledLM(nn.Module):
         b, t = keep.nonzero(as_tuple=True); idx = b*T + t                  # rows of h (flattened) whose next token is labelled
         tgt = labels.flatten()[idx + 1]; n = len(idx); pad = -n % self.row_multiple
         if pad: idx = F.pad(idx, (0, pad)); tgt = F.pad(tgt, (0, pad), value=-100)   # repeated row 0, target ignored
-        logits = lm.get_output_embeddings()(h.flatten(0, 1)[idx])
-        return F.cross_entropy(logits.float(), tgt, reduction='sum'), keep.sum()
+        head, x = lm.get_output_embeddings(), h.flatten(0, 1)[idx]
+        if (not self.fused_head or type(head) is not nn.Linear or head.bias is not None or head.weight.requires_grad
+                or head._forward_hooks or head._forward_pre_hooks or hasattr(head, '_hf_hook')):
+            return F.cross_entropy(head(x).float(), tgt, reduction='sum'), keep.sum()
+        dev = x.device.type; dt = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else x.dtype
+        W = self._w.get(head.weight, dt)
+        if W is None: W = self._w.put(head.weight, head.weight.detach().to(dt))   # the frozen head's copy in dt, kept between steps
+        with torch.autocast(dev, enabled=False): return _HeadCE.apply(x, W, tgt, self.chunk), keep.sum()
 
 # %% ../nbs/03_train.ipynb #fa0b6fcb
 PAD_MULTIPLE = 8   # training and held-out batches are padded to a multiple of this many tokens (see "Few shapes")
@@ -297,7 +321,7 @@ def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, pro
         start, extra = load_checkpoint(run_dir, model, opt); log = extra['log']
         best |= dict(loss=extra['best_loss'], step=extra['best_step'], bad=extra['bad_evals'], state=extra.get('best_state'))
         print(f"resuming from the checkpoint at step {start}")
-    lm, opt = acc.prepare(LabelledLM(model), opt)
+    lm, opt = acc.prepare(LabelledLM(model, fused_head=acc.distributed_type != DistributedType.FSDP), opt)
     W, rank = acc.num_processes, acc.process_index
     n_labels = [sum(l != -100 for l in e['labels'][1:]) for e in train_exs]
     def micro_batches():
@@ -425,9 +449,10 @@ def estimate(cfg, lengths:list, labelled:list|None=None, model_config=None, base
     lin, other = _linear_params(c); P = lin + other; lora = cfg.method == 'lora'
     trainable = _lora_params(c, cfg.lora_r) if lora else P
     state = 16*trainable if lora else 12*P
-    tokens = cfg.batch_size*max(lengths)      # the longest (padded) micro-batch
+    T = -(-max(lengths)//PAD_MULTIPLE)*PAD_MULTIPLE   # the longest micro-batch, padded as `train` pads it
+    tokens = cfg.batch_size*T
     eager = device().type == 'cpu' and max(lengths) <= EAGER_MAX_LEN   # `train` switches to eager attention there
-    per_layer = ACT_BYTES['lora' if lora else 'full']*(h + i) + (ATT_BYTES*c.num_attention_heads*max(lengths) if eager else 0)
+    per_layer = ACT_BYTES['lora' if lora else 'full']*(h + i) + (ATT_BYTES*c.num_attention_heads*T if eager else 0)
     act = tokens*per_layer*L if not cfg.grad_checkpointing else tokens*(CKPT_BYTES*h*L + per_layer)
     prec = resolve_precision(cfg.precision)
     weights = (2.0 if bf16_base(cfg) else {'none': 4.0, 'nf4': 0.55, 'int8': 1.0}[cfg.quantize])*lin + 4*other
