@@ -17,11 +17,11 @@ from .data import tokenize_chat
 from dataclasses import replace
 
 # %% auto #0
-__all__ = ['PAD_MULTIPLE', 'EAGER_MAX_LEN', 'ACT_BYTES', 'ATT_BYTES', 'CKPT_BYTES', 'MFU', 'lora_config', 'bf16_base',
-           'build_model', 'trainable_params', 'FastDropout', 'fast_lora', 'LabelledLM', 'collate', 'length_batches',
-           'lr_at', 'pack', 'collate_packed', 'padding_waste', 'peak_memory_mb', 'heldout_loss', 'save_checkpoint',
-           'checkpoint_path', 'load_checkpoint', 'train', 'process_rss_mb', 'matmul_tflops', 'estimate', 'check_fits',
-           'train_run', 'plot_loss', 'live_loss']
+__all__ = ['SWIGLU_MLPS', 'PAD_MULTIPLE', 'EAGER_MAX_LEN', 'ACT_BYTES', 'ATT_BYTES', 'CKPT_BYTES', 'MFU', 'lora_config',
+           'bf16_base', 'build_model', 'trainable_params', 'FastDropout', 'fast_lora', 'LabelledLM', 'collate',
+           'length_batches', 'lr_at', 'pack', 'collate_packed', 'padding_waste', 'peak_memory_mb', 'heldout_loss',
+           'save_checkpoint', 'checkpoint_path', 'load_checkpoint', 'train', 'process_rss_mb', 'matmul_tflops',
+           'estimate', 'check_fits', 'train_run', 'plot_loss', 'live_loss']
 
 # %% ../nbs/03_train.ipynb #df9476c0
 def lora_config(cfg:RunConfig)->LoraConfig:
@@ -77,11 +77,13 @@ class FastDropout(nn.Module):
         dev = x.device.type; sh = self.shared
         dt = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else x.dtype
         if (out := sh.get(x, dt)) is not None: return out
-        if dev == 'cpu':   # numpy's PCG64 is several times faster than torch's CPU Bernoulli; seeded from torch's generator
+        return sh.put(x, _DropMask.apply(x, self.mask(x), 1/(1 - self.p), dt))
+    def mask(self, x):
+        "A boolean keep-mask shaped like `x`"
+        if x.device.type == 'cpu':   # numpy's PCG64 is several times faster than torch's CPU Bernoulli; seeded from torch's generator
             r = np.random.Generator(np.random.PCG64(int(torch.randint(0, 2**62, ())))).integers(0, 65536, size=tuple(x.shape), dtype=np.uint16)
-            keep = torch.from_numpy(r >= round(self.p*65536))
-        else: keep = torch.rand(x.shape, device=x.device) >= self.p
-        return sh.put(x, _DropMask.apply(x, keep, 1/(1 - self.p), dt))
+            return torch.from_numpy(r >= round(self.p*65536))
+        return torch.rand(x.shape, device=x.device) >= self.p
     def extra_repr(self): return f'p={self.p}'
 
 class _LoRALinear(torch.autograd.Function):
@@ -109,18 +111,63 @@ class _LoRALinear(torch.autograd.Function):
         gB = (g2.t() @ u).mul_(s).to(ctx.dtypes[1]) if need[5] else None
         return gx, gxd, None, g2.sum(0) if ctx.bias and need[3] else None, gA, gB, None
 
+class _SwiGLUDown(torch.autograd.Function):
+    "A fused LoRA `down` projection of `silu(g) * u` (`keep`: its LoRA dropout mask); saves `g`, `u`, the mask and the rank-r product"
+    @staticmethod
+    def forward(ctx, g, u, keep, scale, W, bias, A, B, s):
+        dt = g.dtype; W_, A_, B_ = W.to(dt), A.to(dt), B.to(dt)
+        h2 = F.silu(g).mul_(u).reshape(-1, g.shape[-1])
+        hd2 = h2*keep.view(h2.shape)*scale if keep is not None else h2
+        r = hd2 @ A_.t()
+        y = torch.addmm(bias.to(dt), h2, W_.t()) if bias is not None else h2 @ W_.t()
+        y.addmm_(r, B_.t(), alpha=s)
+        ctx.save_for_backward(g, u, keep, r, W_, A_, B_)
+        ctx.scale, ctx.s, ctx.dtypes, ctx.bias = scale, s, (A.dtype, B.dtype), bias is not None
+        return y.view(*g.shape[:-1], y.shape[-1])
+    @staticmethod
+    def backward(ctx, gy):
+        g, u, keep, r, W_, A_, B_ = ctx.saved_tensors; s, need = ctx.s, ctx.needs_input_grad
+        sg = F.silu(g); h2 = (sg*u).view(-1, g.shape[-1])               # recomputed: cheaper to redo than to keep
+        gy2 = gy.reshape(-1, gy.shape[-1]); gr = (gy2 @ B_).mul_(s)       # gradient at the rank-r product
+        gl = gr @ A_
+        if keep is not None: gl = gl*keep.view(gl.shape)*ctx.scale; hd2 = h2*keep.view(h2.shape)*ctx.scale
+        else: hd2 = h2
+        gh = (gy2 @ W_).add_(gl).view(g.shape)
+        gA = (gr.t() @ hd2).to(ctx.dtypes[0]) if need[6] else None
+        gB = (gy2.t() @ r).mul_(s).to(ctx.dtypes[1]) if need[7] else None
+        return (torch.ops.aten.silu_backward(gh*u, g), gh*sg, None, None, None,
+                gy2.sum(0) if ctx.bias and need[5] else None, gA, gB, None)
+
+def _plain_adapter(self):
+    "The one active adapter of a peft `lora.Linear` if `_LoRALinear` computes it: not merged, disabled, a variant (DoRA), `lora_bias`, or a trained base weight"
+    a = self.active_adapters[0] if len(self.active_adapters) == 1 else None
+    if (self.disable_adapters or self.merged or a not in self.lora_A or a in self.lora_variant or self.lora_bias.get(a, False)
+            or self.base_layer.weight.requires_grad): return None
+    return a
+
 def _fused_forward(self, x, *args, **kwargs):
     "A peft `lora.Linear` forward through `_LoRALinear`; anything but one plain active adapter goes to peft's own forward"
-    a, base = self.active_adapters[0] if len(self.active_adapters) == 1 else None, self.base_layer
-    if (args or kwargs or self.disable_adapters or self.merged or a not in self.lora_A or a in self.lora_variant
-            or self.lora_bias.get(a, False) or base.weight.requires_grad):   # (a trained base weight: peft's own path)
-        return type(self).forward(self, x, *args, **kwargs)
+    a, base = _plain_adapter(self), self.base_layer
+    if args or kwargs or a is None: return type(self).forward(self, x, *args, **kwargs)
     dev = x.device.type; dt = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else x.dtype
     xb = x if x.dtype == dt else self._fnb_cast.get(x, dt)            # q, k, v (gate, up) cast their shared input once
     if xb is None: xb = self._fnb_cast.put(x, x.to(dt))
     xd = self.lora_dropout[a](xb) if self.training else xb
     with torch.autocast(dev, enabled=False):
         return _LoRALinear.apply(xb, xd, base.weight, base.bias, self.lora_A[a].weight, self.lora_B[a].weight, self.scaling[a])
+
+SWIGLU_MLPS = ('LlamaMLP', 'MistralMLP', 'Qwen2MLP', 'Qwen3MLP')   # MLPs whose forward is down(silu(gate(x)) * up(x))
+
+def _fused_mlp_forward(self, x):
+    "`down(silu(gate(x)) * up(x))` with the product and the down projection in `_SwiGLUDown`; peft's path when `down` isn't plain"
+    d = self.down_proj; a = _plain_adapter(d); drop = d.lora_dropout[a] if a is not None else None
+    if a is None or not (type(drop) is FastDropout or isinstance(drop, nn.Identity)): return type(self).forward(self, x)
+    g, u = self.gate_proj(x), self.up_proj(x)
+    if g.dtype != u.dtype: return d(self.act_fn(g)*u)
+    keep = drop.mask(g) if type(drop) is FastDropout and drop.training and drop.p > 0 else None
+    with torch.autocast(g.device.type, enabled=False):
+        return _SwiGLUDown.apply(g, u, keep, 1/(1 - drop.p) if keep is not None else 1.0, d.base_layer.weight, d.base_layer.bias,
+                                 d.lora_A[a].weight, d.lora_B[a].weight, d.scaling[a])
 
 def fast_lora(model, precision:str, fsdp:bool=False):
     "Swap LoRA dropouts for `FastDropout`, fuse plain LoRA projections, in a bf16 run store frozen base projections in bf16; returns an undo function"
@@ -138,9 +185,13 @@ def fast_lora(model, precision:str, fsdp:bool=False):
                 and not base.weight.requires_grad and base.weight.dtype == torch.float32):
             base.to(torch.bfloat16); mod.cast_input_dtype_enabled = False
             undo.append(mod)
+    mlps = [mod for mod in model.modules() if type(mod).__name__ in SWIGLU_MLPS and type(mod.act_fn).__name__ in ('SiLU', 'SiLUActivation')
+            and all(getattr(mod, n, None) in fused for n in ('gate_proj', 'up_proj', 'down_proj'))]
+    for mod in mlps: mod.forward = types.MethodType(_fused_mlp_forward, mod)
     def restore():
         for mod in undo: mod.get_base_layer().to(torch.float32); mod.cast_input_dtype_enabled = True
         for mod in fused: del mod.forward, mod._fnb_cast
+        for mod in mlps: del mod.forward
     return restore
 
 # %% ../nbs/03_train.ipynb #759b4937
