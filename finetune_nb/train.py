@@ -218,8 +218,9 @@ class _HeadCE(torch.autograd.Function):
 
 class LabelledLM(nn.Module):
     "Summed next-token cross-entropy over labelled positions, computing logits only there (rows padded to `row_multiple`)"
-    def __init__(self, model, row_multiple:int=16, fused_head:bool=True, chunk:int=512):
-        super().__init__(); self.model, self.row_multiple, self.fused_head, self.chunk, self._w = model, row_multiple, fused_head, chunk, _LastInput()
+    chunk = 512   # rows of the head's logits at a time (`_HeadCE`)
+    def __init__(self, model, row_multiple:int=16, fused_head:bool=True):
+        super().__init__(); self.model, self.row_multiple, self.fused_head, self._w = model, row_multiple, fused_head, _LastInput()
     def forward(self, input_ids, labels, attention_mask=None, position_ids=None):
         lm = _inner(self.model)
         h = getattr(lm, lm.base_model_prefix)(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
@@ -484,9 +485,9 @@ def matmul_tflops(dtype=torch.bfloat16, n:int=1024, seconds:float=0.3)->float:
 
 # Activation bytes saved per token and layer, per unit of (hidden + intermediate); per head and key position for the score
 # matrices of eager attention (a CPU's rows of <= EAGER_MAX_LEN tokens, see `train`); and per unit of hidden with gradient checkpointing.
-# Fitted on SmolLM2-135M with bf16 autocast on this CPU (bench/estimate_check.py, refitted after the fused LoRA projection:
-# ACT lora on the 8 x 235 row, ATT on the two shortest LoRA rows, CKPT on the first checkpointing row; the rest out of sample).
-ACT_BYTES = dict(lora=24.5, full=19.0)
+# Fitted on SmolLM2-135M with bf16 autocast on this CPU (bench/estimate_check.py, ACT lora refitted on the 8 x 235 row after the
+# fused MLP and the chunked head loss; ATT on the two shortest LoRA rows, CKPT on the first checkpointing row; the rest out of sample).
+ACT_BYTES = dict(lora=21.7, full=19.0)
 ATT_BYTES = 11.0
 CKPT_BYTES = 18.5
 MFU = dict(lora=0.19, full=0.23)   # share of the measured bf16 matmul rate a step reaches here (SmolLM2, 2 CPU cores; bench/estimate_check.py)
@@ -509,7 +510,7 @@ def estimate(cfg, lengths:list, labelled:list|None=None, model_config=None, base
     weights = (2.0 if bf16_base(cfg) else {'none': 4.0, 'nf4': 0.55, 'int8': 1.0}[cfg.quantize])*lin + 4*other
     copies = 2*lin if prec in ('bf16', 'fp16') and cfg.quantize == 'none' and not bf16_base(cfg) and (lora or not cfg.grad_checkpointing) else 0  # autocast's copies
     lab = sorted(labelled or [max(lengths)//2]*len(lengths))[-cfg.batch_size:]
-    logits = sum(lab)*V*4*3
+    logits = (min(sum(lab), LabelledLM.chunk) if lora else sum(lab))*V*4*3   # a frozen head's loss runs in chunks (`_HeadCE`), keeping no logits
     base = process_rss_mb() if base_mb is None else base_mb
     mb = dict(base=base, weights=weights/2**20, trainable_state=state/2**20, activations=act/2**20, autocast_copies=copies/2**20, logits=logits/2**20)
     mb['peak'] = sum(mb.values())
