@@ -86,15 +86,19 @@ class FastDropout(nn.Module):
         return torch.rand(x.shape, device=x.device) >= self.p
     def extra_repr(self): return f'p={self.p}'
 
+def _base_lora(x2, xd2, W_, bias, A_, B_, s):
+    "`x2 @ W.T + bias + s * (xd2 @ A.T) @ B.T` (the LoRA product added in place) and the rank-r `xd2 @ A.T`, all in one dtype"
+    u = xd2 @ A_.t()
+    y = torch.addmm(bias.to(x2.dtype), x2, W_.t()) if bias is not None else x2 @ W_.t()
+    return y.addmm_(u, B_.t(), alpha=s), u
+
 class _LoRALinear(torch.autograd.Function):
     "`x @ W.T + bias + s * (xd @ A.T) @ B.T` in `x`'s dtype, the LoRA product added in place; saves `xd` and the rank-r `xd @ A.T`"
     @staticmethod
     def forward(ctx, x, xd, W, bias, A, B, s):
         dt = x.dtype; W_, A_, B_ = W.to(dt), A.to(dt), B.to(dt)
         x2, xd2 = x.reshape(-1, x.shape[-1]), xd.reshape(-1, xd.shape[-1])
-        u = xd2 @ A_.t()
-        y = torch.addmm(bias.to(dt), x2, W_.t()) if bias is not None else x2 @ W_.t()
-        y.addmm_(u, B_.t(), alpha=s)
+        y, u = _base_lora(x2, xd2, W_, bias, A_, B_, s)
         ctx.save_for_backward(xd2, u, W_, A_, B_)
         ctx.s, ctx.same, ctx.shape, ctx.dtypes, ctx.bias = s, xd is x, x.shape, (A.dtype, B.dtype), bias is not None
         return y.view(*x.shape[:-1], y.shape[-1])
@@ -118,9 +122,7 @@ class _SwiGLUDown(torch.autograd.Function):
         dt = g.dtype; W_, A_, B_ = W.to(dt), A.to(dt), B.to(dt)
         h2 = F.silu(g).mul_(u).reshape(-1, g.shape[-1])
         hd2 = h2*keep.view(h2.shape)*scale if keep is not None else h2
-        r = hd2 @ A_.t()
-        y = torch.addmm(bias.to(dt), h2, W_.t()) if bias is not None else h2 @ W_.t()
-        y.addmm_(r, B_.t(), alpha=s)
+        y, r = _base_lora(h2, hd2, W_, bias, A_, B_, s)
         ctx.save_for_backward(g, u, keep, r, W_, A_, B_)
         ctx.scale, ctx.s, ctx.dtypes, ctx.bias = scale, s, (A.dtype, B.dtype), bias is not None
         return y.view(*g.shape[:-1], y.shape[-1])
@@ -240,10 +242,11 @@ class LabelledLM(nn.Module):
 
 # %% ../nbs/03_train.ipynb #fa0b6fcb
 PAD_MULTIPLE = 8   # training and held-out batches are padded to a multiple of this many tokens (see "Few shapes")
+def _round_up(n:int, k:int)->int: return -(-n//k)*k
 
 def collate(exs:list, pad_id:int, multiple:int=1)->dict:
     "Right-padded `input_ids`, `attention_mask` and `labels` tensors of tokenized examples, length a multiple of `multiple`"
-    L = -(-max(len(e['input_ids']) for e in exs)//multiple)*multiple
+    L = _round_up(max(len(e['input_ids']) for e in exs), multiple)
     ids = torch.full((len(exs), L), pad_id); lab = torch.full((len(exs), L), -100); att = torch.zeros((len(exs), L), dtype=torch.long)
     for i, e in enumerate(exs):
         n = len(e['input_ids']); ids[i, :n] = torch.tensor(e['input_ids']); lab[i, :n] = torch.tensor(e['labels']); att[i, :n] = 1
@@ -279,7 +282,7 @@ def pack(exs:list, pack_len:int)->list:
 
 def collate_packed(rows:list, pad_id:int, multiple:int=1)->dict:
     "Right-padded packed rows, length a multiple of `multiple`; padding gets its own position run, so it forms its own (unlabelled) block"
-    L = -(-max(len(r['input_ids']) for r in rows)//multiple)*multiple
+    L = _round_up(max(len(r['input_ids']) for r in rows), multiple)
     ids = torch.full((len(rows), L), pad_id); lab = torch.full((len(rows), L), -100); pos = torch.zeros((len(rows), L), dtype=torch.long)
     for i, r in enumerate(rows):
         n = len(r['input_ids']); ids[i, :n] = torch.tensor(r['input_ids']); lab[i, :n] = torch.tensor(r['labels'])
@@ -501,7 +504,7 @@ def estimate(cfg, lengths:list, labelled:list|None=None, model_config=None, base
     lin, other = _linear_params(c); P = lin + other; lora = cfg.method == 'lora'
     trainable = _lora_params(c, cfg.lora_r) if lora else P
     state = 16*trainable if lora else 12*P
-    T = -(-max(lengths)//PAD_MULTIPLE)*PAD_MULTIPLE   # the longest micro-batch, padded as `train` pads it
+    T = _round_up(max(lengths), PAD_MULTIPLE)   # the longest micro-batch, padded as `train` pads it
     tokens = cfg.batch_size*T
     eager = device().type == 'cpu' and max(lengths) <= EAGER_MAX_LEN   # `train` switches to eager attention there
     per_layer = ACT_BYTES['lora' if lora else 'full']*(h + i) + (ATT_BYTES*c.num_attention_heads*T if eager else 0)
