@@ -60,6 +60,15 @@ class _DropMask(torch.autograd.Function):
         keep, = ctx.saved_tensors
         return (g*keep*ctx.scale).to(ctx.in_dtype), None, None, None
 
+def _compute_dtype(x):
+    "The dtype `x`'s device computes in: autocast's where it is on, else `x`'s own"
+    dev = x.device.type
+    return torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else x.dtype
+
+def _unhooked(mod)->bool:
+    "No forward hooks or accelerate device hook that calling its weight directly would bypass"
+    return not mod._forward_hooks and not mod._forward_pre_hooks and not hasattr(mod, '_hf_hook')
+
 class _LastInput:
     "The last input a group of modules saw (weakly, with its version), and what they made of it"
     def __init__(self): self.src = self.version = self.out = None
@@ -74,8 +83,7 @@ class FastDropout(nn.Module):
         super().__init__(); self.p, self.shared = p, shared or _LastInput()
     def forward(self, x):
         if not self.training or self.p == 0: return x
-        dev = x.device.type; sh = self.shared
-        dt = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else x.dtype
+        sh, dt = self.shared, _compute_dtype(x)
         if (out := sh.get(x, dt)) is not None: return out
         return sh.put(x, _DropMask.apply(x, self.mask(x), 1/(1 - self.p), dt))
     def mask(self, x):
@@ -151,7 +159,7 @@ def _fused_forward(self, x, *args, **kwargs):
     "A peft `lora.Linear` forward through `_LoRALinear`; anything but one plain active adapter goes to peft's own forward"
     a, base = _plain_adapter(self), self.base_layer
     if args or kwargs or a is None: return type(self).forward(self, x, *args, **kwargs)
-    dev = x.device.type; dt = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else x.dtype
+    dev, dt = x.device.type, _compute_dtype(x)
     xb = x if x.dtype == dt else self._fnb_cast.get(x, dt)            # q, k, v (gate, up) cast their shared input once
     if xb is None: xb = self._fnb_cast.put(x, x.to(dt))
     xd = self.lora_dropout[a](xb) if self.training else xb
@@ -180,8 +188,7 @@ def fast_lora(model, precision:str, fsdp:bool=False):
         for k, d in list(mod.lora_dropout.items()):
             if type(d) is nn.Dropout and d.p > 0: mod.lora_dropout[k] = FastDropout(d.p, shared)
         base = mod.get_base_layer(); linear = type(base) is nn.Linear and not fsdp
-        if (linear and type(mod) is LoraLinear and not base._forward_hooks and not base._forward_pre_hooks
-                and not hasattr(base, '_hf_hook')):
+        if linear and type(mod) is LoraLinear and _unhooked(base):
             mod._fnb_cast = cast; mod.forward = types.MethodType(_fused_forward, mod); fused.append(mod)
         if (precision == 'bf16' and linear and not any(mod.use_dora.values())
                 and not base.weight.requires_grad and base.weight.dtype == torch.float32):
@@ -233,9 +240,9 @@ class LabelledLM(nn.Module):
         if pad: idx = F.pad(idx, (0, pad)); tgt = F.pad(tgt, (0, pad), value=-100)   # repeated row 0, target ignored
         head, x = lm.get_output_embeddings(), h.flatten(0, 1)[idx]
         if (not self.fused_head or type(head) is not nn.Linear or head.bias is not None or head.weight.requires_grad
-                or head._forward_hooks or head._forward_pre_hooks or hasattr(head, '_hf_hook')):
+                or not _unhooked(head)):
             return F.cross_entropy(head(x).float(), tgt, reduction='sum'), keep.sum()
-        dev = x.device.type; dt = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else x.dtype
+        dev, dt = x.device.type, _compute_dtype(x)
         W = self._w.get(head.weight, dt)
         if W is None: W = self._w.put(head.weight, head.weight.detach().to(dt))   # the frozen head's copy in dt, kept between steps
         with torch.autocast(dev, enabled=False): return _HeadCE.apply(x, W, tgt, self.chunk), keep.sum()
