@@ -376,7 +376,7 @@ def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, pro
     if cfg.grad_checkpointing: _inner(model).gradient_checkpointing_enable(gradient_checkpointing_kwargs=dict(use_reentrant=False))
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay,   # fused: one kernel for all tensors (CPU: 5 vs 25 ms a step)
-                            fused=acc.device.type in ('cpu', 'cuda') and all(p.dtype in (torch.float32, torch.bfloat16, torch.float16) for p in params))
+                            fused=acc.device.type in ('cpu', 'cuda'))
     lens = [len(e['input_ids']) for e in train_exs]
     packed = cfg.packing == 'on' or (cfg.packing == 'auto' and padding_waste(lens, cfg.batch_size, cfg.seed) > 0.15)
     if packed:  # rows of pack_len tokens holding the same number of tokens as batch_size average examples
