@@ -19,9 +19,9 @@ from dataclasses import replace
 # %% auto #0
 __all__ = ['SWIGLU_MLPS', 'PAD_MULTIPLE', 'EAGER_MAX_LEN', 'ACT_BYTES', 'ATT_BYTES', 'CKPT_BYTES', 'MFU', 'lora_config',
            'bf16_base', 'build_model', 'trainable_params', 'FastDropout', 'fast_lora', 'LabelledLM', 'collate',
-           'length_batches', 'lr_at', 'pack', 'collate_packed', 'padding_waste', 'peak_memory_mb', 'heldout_loss',
-           'save_checkpoint', 'checkpoint_path', 'load_checkpoint', 'train', 'process_rss_mb', 'matmul_tflops',
-           'estimate', 'check_fits', 'train_run', 'plot_loss', 'live_loss']
+           'length_batches', 'lr_at', 'pack_rows', 'pack', 'collate_packed', 'padding_waste', 'uses_packing',
+           'peak_memory_mb', 'heldout_loss', 'save_checkpoint', 'checkpoint_path', 'load_checkpoint', 'train',
+           'process_rss_mb', 'matmul_tflops', 'estimate', 'check_fits', 'train_run', 'plot_loss', 'live_loss']
 
 # %% ../nbs/03_train.ipynb #df9476c0
 def lora_config(cfg:RunConfig)->LoraConfig:
@@ -286,15 +286,20 @@ def lr_at(step:int, total:int, peak:float, warmup_frac:float)->float:
     return peak*0.5*(1 + math.cos(math.pi*(step-w)/max(1, total-w)))
 
 # %% ../nbs/03_train.ipynb #f6c6c657
-def pack(exs:list, pack_len:int)->list:
-    "Examples packed first-fit-decreasing into rows `{input_ids, labels, position_ids}` of at most `pack_len` tokens"
-    rows = []
-    for e in sorted(exs, key=lambda e: -len(e['input_ids'])):
-        n = len(e['input_ids'])
-        r = next((r for r in rows if len(r['input_ids']) + n <= pack_len), None)
-        if r is None: r = dict(input_ids=[], labels=[], position_ids=[]); rows.append(r)
-        r['input_ids'] += e['input_ids']; r['labels'] += e['labels']; r['position_ids'] += list(range(n))
+def pack_rows(lengths:list, pack_len:int)->list:
+    "First-fit-decreasing packing of examples of token `lengths`: each row's example indices, at most `pack_len` tokens a row"
+    rows, room = [], []
+    for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        r = next((k for k, f in enumerate(room) if lengths[i] <= f), None)
+        if r is None: rows.append([]); room.append(pack_len); r = len(rows) - 1
+        rows[r].append(i); room[r] -= lengths[i]
     return rows
+
+def pack(exs:list, pack_len:int)->list:
+    "Examples packed into rows `{input_ids, labels, position_ids}` of at most `pack_len` tokens (`pack_rows`)"
+    return [dict(input_ids=[t for i in ix for t in exs[i]['input_ids']], labels=[t for i in ix for t in exs[i]['labels']],
+                 position_ids=[p for i in ix for p in range(len(exs[i]['input_ids']))])
+            for ix in pack_rows([len(e['input_ids']) for e in exs], pack_len)]
 
 def collate_packed(rows:list, pad_id:int, multiple:int=1)->dict:
     "Right-padded packed rows, length a multiple of `multiple`; padding gets its own position run, so it forms its own (unlabelled) block"
@@ -309,6 +314,10 @@ def padding_waste(lengths:list, batch_size:int, seed:int=0, group:int=64)->float
     "Share of tokens that would be padding in batches from `length_batches` (`group=1`: random batches)"
     tot = sum(max(lengths[i] for i in b)*len(b) for b in length_batches(lengths, batch_size, seed, group=group))
     return 1 - sum(lengths)/tot
+
+def uses_packing(cfg, lengths:list)->bool:
+    "Whether `train` packs examples of these token `lengths`: `packing: on`, or `auto` and length-grouped batches >15 % padding"
+    return cfg.packing == 'on' or (cfg.packing == 'auto' and padding_waste(lengths, cfg.batch_size, cfg.seed) > 0.15)
 
 # %% ../nbs/03_train.ipynb #9cfd621a
 def peak_memory_mb()->float:
@@ -378,7 +387,7 @@ def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, pro
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay,   # fused: one kernel for all tensors (CPU: 5 vs 25 ms a step)
                             fused=acc.device.type in ('cpu', 'cuda'))
     lens = [len(e['input_ids']) for e in train_exs]
-    packed = cfg.packing == 'on' or (cfg.packing == 'auto' and padding_waste(lens, cfg.batch_size, cfg.seed) > 0.15)
+    packed = uses_packing(cfg, lens)
     if packed:  # rows of pack_len tokens holding the same number of tokens as batch_size average examples
         n_ex = len(train_exs); train_exs = pack(train_exs, cfg.pack_len or cfg.max_len); lens = [len(e['input_ids']) for e in train_exs]
         acc.print(f"packing {n_ex} examples into {len(train_exs)} rows of up to {cfg.pack_len or cfg.max_len} tokens")
@@ -525,20 +534,24 @@ def estimate(cfg, lengths:list, labelled:list|None=None, model_config=None, base
     lin, other = _linear_params(c); P = lin + other; lora = cfg.method == 'lora'
     trainable = _lora_params(c, cfg.lora_r) if lora else P
     state = 16*trainable if lora else 12*P
-    T = _round_up(max(lengths), PAD_MULTIPLE)   # the longest micro-batch, padded as `train` pads it
+    rows, lab_rows = lengths, labelled                # what `train` batches: the examples, or the packed rows
+    if uses_packing(cfg, lengths):
+        ix = pack_rows(lengths, cfg.pack_len or cfg.max_len); rows = [sum(lengths[i] for i in r) for r in ix]
+        lab_rows = [sum(labelled[i] for i in r) for r in ix] if labelled else None
+    T = _round_up(max(rows), PAD_MULTIPLE)      # the longest micro-batch, padded as `train` pads it
     tokens = cfg.batch_size*T
-    eager = device().type == 'cpu' and max(lengths) <= EAGER_MAX_LEN   # `train` switches to eager attention there
+    eager = device().type == 'cpu' and max(rows) <= EAGER_MAX_LEN   # `train` switches to eager attention there
     per_layer = ACT_BYTES['lora' if lora else 'full']*(h + i) + (ATT_BYTES*c.num_attention_heads*T if eager else 0)
     act = tokens*per_layer*L if not cfg.grad_checkpointing else tokens*(CKPT_BYTES*h*L + per_layer)
     prec = resolve_precision(cfg.precision)
     weights = (2.0 if bf16_base(cfg) else {'none': 4.0, 'nf4': 0.55, 'int8': 1.0}[cfg.quantize])*lin + 4*other
     copies = 2*lin if prec in ('bf16', 'fp16') and cfg.quantize == 'none' and not bf16_base(cfg) and (lora or not cfg.grad_checkpointing) else 0  # autocast's copies
-    lab = sorted(labelled or [max(lengths)//2]*len(lengths))[-cfg.batch_size:]
+    lab = sorted(lab_rows or [max(rows)//2]*len(rows))[-cfg.batch_size:]
     logits = (min(sum(lab), LabelledLM.chunk) if lora else sum(lab))*V*4*3   # a frozen head's loss runs in chunks (`_HeadCE`), keeping no logits
     base = process_rss_mb() if base_mb is None else base_mb
     mb = dict(base=base, weights=weights/2**20, trainable_state=state/2**20, activations=act/2**20, autocast_copies=copies/2**20, logits=logits/2**20)
     mb['peak'] = sum(mb.values())
-    n_tok = sum(lengths)*(cfg.epochs if not cfg.max_steps else cfg.max_steps*cfg.batch_size*cfg.grad_accum/max(1, len(lengths)))
+    n_tok = sum(lengths)*(cfg.epochs if not cfg.max_steps else cfg.max_steps*cfg.batch_size*cfg.grad_accum/max(1, len(rows)))
     f_tok = (2 + (2 if lora else 4))*lin + 12*L*h*(sum(lengths)/len(lengths))
     f_head = 6*h*V*(sum(labelled)/max(1, sum(lengths)) if labelled else 0.25)
     rate = (tflops or matmul_tflops(torch.bfloat16 if prec == 'bf16' else torch.float32))*1e12*MFU['lora' if lora else 'full']
