@@ -12,7 +12,8 @@ Last line: RESULT max_abs_error=<share> within_25pct=<k>/<n>.   --quick: the fir
 import argparse, json, subprocess, sys, textwrap
 SHAPES = [  # (batch, approx. tokens per example, method, gradient checkpointing, pack_len or 0: no packing)
     (8, 100, 'lora', 0, 0), (16, 100, 'lora', 0, 0), (32, 100, 'lora', 0, 0), (8, 365, 'lora', 0, 0), (4, 700, 'lora', 0, 0),
-    (8, 100, 'full', 0, 0), (16, 100, 'full', 0, 0), (16, 100, 'lora', 1, 0), (32, 200, 'lora', 1, 0), (4, 100, 'lora', 0, 512)]
+    (8, 100, 'full', 0, 0), (16, 100, 'full', 0, 0), (16, 100, 'lora', 1, 0), (32, 200, 'lora', 1, 0), (4, 100, 'lora', 0, 512),
+    (32, 100, 'lora', 1, 512)]
 PROBE = textwrap.dedent("""
     import sys, json, torch
     from finetune_nb.config import RunConfig

@@ -19,6 +19,10 @@ def _f(default, help:str, choices=None):
     kw = dict(default_factory=lambda: list(default)) if isinstance(default, list) else dict(default=default)
     return field(**kw, metadata=dict(help=help, choices=choices))
 
+def _on_off(f, v):
+    "`True`/`False` as 'on'/'off' for a field whose choices are words: YAML 1.1 reads `packing: on` as `True`"
+    return ('on' if v else 'off') if isinstance(v, bool) and 'on' in (f.metadata['choices'] or ()) else v
+
 # %% ../nbs/00_config.ipynb #9e71e505
 METRICS = ('exact_match', 'contains', 'token_f1', 'rouge_l')
 
@@ -62,7 +66,7 @@ class RunConfig:
     log_every: int = _f(10, "optimizer steps between log records")
     packing: str = _f('auto', "several examples per row, attention kept inside each; auto: when length-grouped batches would be >15 % padding", ('auto', 'on', 'off'))
     pack_len: int = _f(0, "tokens per packed row (0: max_len); with packing, batch_size counts packed rows")
-    grad_checkpointing: bool = _f(False, "recompute activations in the backward pass: less memory, ~30 % more time")
+    grad_checkpointing: str = _f('auto', "recompute activations in the backward pass: less memory, ~30 % more time; auto: when the estimate says the run won't fit without", ('auto', 'on', 'off'))
     eval_every: int = _f(0, "optimizer steps between held-out loss evaluations (0: only at the end)")
     early_stopping_patience: int = _f(0, "stop after this many evaluations without a better held-out loss, keeping the best (0: off)")
     save_every: int = _f(0, "optimizer steps between checkpoints (0: none)")
@@ -82,7 +86,9 @@ class RunConfig:
     few_shot: int = _f(5, "examples from the training split shown to the few-shot baseline")
     task_prompt: str = _f('', "the careful system prompt the base model gets: the task and the exact answer format")
 
-    def __post_init__(self): validate(self)
+    def __post_init__(self):
+        for f in fields(self): setattr(self, f.name, _on_off(f, getattr(self, f.name)))   # grad_checkpointing=True is 'on'
+        validate(self)
 
 # %% ../nbs/00_config.ipynb #501993a5
 _TYPES = {'str': str, 'int': int, 'float': float, 'list': list, 'bool': bool}
@@ -136,11 +142,11 @@ def validate(cfg:RunConfig, source:str='config'):
 FIELDS = {f.name: f for f in fields(RunConfig)}
 
 def _num(k, v):
-    "YAML 1.1 reads `1e-4` as a string (it wants `1.0e-4`): repair that for float fields"
+    "YAML 1.1 reads `1e-4` as a string (it wants `1.0e-4`) and `on` as `True`: repair both where the field wants a float or a word"
     if k in FIELDS and FIELDS[k].type == 'float' and isinstance(v, str):
         try: return float(v)
         except ValueError: pass
-    return v
+    return _on_off(FIELDS[k], v) if k in FIELDS else v
 
 def _unknown(keys, source):
     out = []

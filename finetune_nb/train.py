@@ -20,8 +20,8 @@ from dataclasses import replace
 __all__ = ['SWIGLU_MLPS', 'PAD_MULTIPLE', 'EAGER_MAX_LEN', 'ACT_BYTES', 'ATT_BYTES', 'CKPT_BYTES', 'MFU', 'lora_config',
            'bf16_base', 'build_model', 'trainable_params', 'FastDropout', 'fast_lora', 'LabelledLM', 'collate',
            'length_batches', 'lr_at', 'pack_rows', 'pack', 'collate_packed', 'padding_waste', 'uses_packing',
-           'peak_memory_mb', 'heldout_loss', 'save_checkpoint', 'checkpoint_path', 'load_checkpoint', 'train',
-           'process_rss_mb', 'matmul_tflops', 'estimate', 'check_fits', 'train_run', 'plot_loss', 'live_loss']
+           'peak_memory_mb', 'heldout_loss', 'save_checkpoint', 'checkpoint_path', 'load_checkpoint', 'process_rss_mb',
+           'matmul_tflops', 'estimate', 'check_fits', 'checkpointing', 'train', 'train_run', 'plot_loss', 'live_loss']
 
 # %% ../nbs/03_train.ipynb #df9476c0
 def lora_config(cfg:RunConfig)->LoraConfig:
@@ -371,9 +371,102 @@ def load_checkpoint(run_dir, model, opt)->tuple[int, dict]:
     if st['rng']['cuda'] is not None: torch.cuda.set_rng_state_all(st['rng']['cuda'])
     return st['step'], st['extra']
 
-# %% ../nbs/03_train.ipynb #c0d99034
+# %% ../nbs/03_train.ipynb #58d79086
+def _linear_params(c)->tuple[int, int]:
+    "Parameters of (the decoder layers' linear projections, everything else) for a Llama-like config"
+    h, i, L = c.hidden_size, c.intermediate_size, c.num_hidden_layers
+    kv = h // c.num_attention_heads * getattr(c, 'num_key_value_heads', c.num_attention_heads)
+    lin = L*(2*h*h + 2*h*kv + 3*h*i)
+    other = c.vocab_size*h*(1 if getattr(c, 'tie_word_embeddings', False) else 2) + L*2*h + h
+    return lin, other
+
+def _lora_params(c, r)->int:
+    h, i, L = c.hidden_size, c.intermediate_size, c.num_hidden_layers
+    kv = h // c.num_attention_heads * getattr(c, 'num_key_value_heads', c.num_attention_heads)
+    return L*r*((h + h) + 2*(h + kv) + (h + h) + 2*(h + i) + (i + h))
+
+def process_rss_mb()->float:
+    "Resident memory of this process now"
+    try: return int(open('/proc/self/statm').read().split()[1])*os.sysconf('SC_PAGE_SIZE')/2**20
+    except (OSError, ValueError): return peak_memory_mb()
+
+def matmul_tflops(dtype=torch.bfloat16, n:int=1024, seconds:float=0.3)->float:
+    "Measured matmul rate of this device in TFLOP/s: square matmuls after a warm-up, the best of three windows of `seconds`/3"
+    dev = device(); a = torch.randn(n, n, device=dev, dtype=dtype); b = torch.randn(n, n, device=dev, dtype=dtype)
+    sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
+    for _ in range(3): a @ b                  # the first calls build the kernel
+    best = 0.0
+    for _ in range(3):                        # the best window: a busy moment elsewhere on the machine shouldn't set the estimate
+        sync(); k, t0 = 0, time.time()
+        while time.time() - t0 < seconds/3: a @ b; k += 1
+        sync(); best = max(best, 2*n**3*k/(time.time() - t0)/1e12)
+    return best
+
+
 EAGER_MAX_LEN = 128   # rows up to this many tokens train with eager attention on a CPU (faster than its SDPA backward)
 
+# Activation bytes saved per token and layer, per unit of (hidden + intermediate); per head and key position for the score
+# matrices of eager attention (a CPU's rows of <= EAGER_MAX_LEN tokens, see `train`); and per unit of hidden with gradient checkpointing.
+# Fitted on SmolLM2-135M with bf16 autocast on this CPU (bench/estimate_check.py, ACT lora refitted on the 8 x 235 row after the
+# fused MLP and the chunked head loss; ATT on the two shortest LoRA rows, CKPT on the first checkpointing row; the rest out of sample).
+ACT_BYTES = dict(lora=21.7, full=19.0)
+ATT_BYTES = 11.0
+CKPT_BYTES = 18.5
+MFU = dict(lora=0.19, full=0.23)   # share of the measured bf16 matmul rate a step reaches here (SmolLM2, 2 CPU cores; bench/estimate_check.py)
+
+def estimate(cfg, lengths:list, labelled:list|None=None, model_config=None, base_mb:float|None=None, tflops:float|None=None)->dict:
+    "Predicted peak memory (MB) and training time (s) of `cfg` on examples of token `lengths` (`labelled` tokens each)"
+    from transformers import AutoConfig
+    from finetune_nb.models import resolve_model
+    c = model_config or AutoConfig.from_pretrained(resolve_model(cfg.model))
+    h, i, L, V = c.hidden_size, c.intermediate_size, c.num_hidden_layers, c.vocab_size
+    lin, other = _linear_params(c); P = lin + other; lora = cfg.method == 'lora'
+    trainable = _lora_params(c, cfg.lora_r) if lora else P
+    state = 16*trainable if lora else 12*P
+    rows, lab_rows = lengths, labelled                # what `train` batches: the examples, or the packed rows
+    if uses_packing(cfg, lengths):
+        ix = pack_rows(lengths, cfg.pack_len or cfg.max_len); rows = [sum(lengths[i] for i in r) for r in ix]
+        lab_rows = [sum(labelled[i] for i in r) for r in ix] if labelled else None
+    T = _round_up(max(rows), PAD_MULTIPLE)      # the longest micro-batch, padded as `train` pads it
+    tokens = cfg.batch_size*T
+    eager = device().type == 'cpu' and max(rows) <= EAGER_MAX_LEN   # `train` switches to eager attention there
+    per_layer = ACT_BYTES['lora' if lora else 'full']*(h + i) + (ATT_BYTES*c.num_attention_heads*T if eager else 0)
+    ckpt = cfg.grad_checkpointing == 'on' or (cfg.grad_checkpointing == 'auto' and
+                                              checkpointing(cfg, lengths, labelled, model_config=c, base_mb=base_mb)[0])
+    act = tokens*per_layer*L if not ckpt else tokens*(CKPT_BYTES*h*L + per_layer)
+    prec = resolve_precision(cfg.precision)
+    weights = (2.0 if bf16_base(cfg) else {'none': 4.0, 'nf4': 0.55, 'int8': 1.0}[cfg.quantize])*lin + 4*other
+    copies = 2*lin if prec in ('bf16', 'fp16') and cfg.quantize == 'none' and not bf16_base(cfg) and (lora or not ckpt) else 0  # autocast's copies
+    lab = sorted(lab_rows or [max(rows)//2]*len(rows))[-cfg.batch_size:]
+    logits = (min(sum(lab), LabelledLM.chunk) if lora else sum(lab))*V*4*3   # a frozen head's loss runs in chunks (`_HeadCE`), keeping no logits
+    base = process_rss_mb() if base_mb is None else base_mb
+    mb = dict(base=base, weights=weights/2**20, trainable_state=state/2**20, activations=act/2**20, autocast_copies=copies/2**20, logits=logits/2**20)
+    mb['peak'] = sum(mb.values())
+    n_tok = sum(lengths)*(cfg.epochs if not cfg.max_steps else cfg.max_steps*cfg.batch_size*cfg.grad_accum/max(1, len(rows)))
+    f_tok = (2 + (2 if lora else 4))*lin + 12*L*h*(sum(lengths)/len(lengths))
+    f_head = 6*h*V*(sum(labelled)/max(1, sum(lengths)) if labelled else 0.25)
+    rate = (tflops or matmul_tflops(torch.bfloat16 if prec == 'bf16' else torch.float32))*1e12*MFU['lora' if lora else 'full']
+    rate /= 1.25 if ckpt else 1   # the recomputed forward: +25 % time, measured
+    secs = n_tok*(f_tok + f_head)/rate
+    return dict(memory_mb={k: round(v, 1) for k, v in mb.items()}, tokens=int(n_tok), flops=n_tok*(f_tok + f_head),
+                time_s=round(secs, 1), tokens_per_s=round(rate/(f_tok + f_head), 1), trainable_params=trainable)
+
+def check_fits(est:dict, available_mb:float|None=None)->list:
+    "Warnings when the predicted peak does not fit in the memory there is"
+    if available_mb is None:
+        if torch.cuda.is_available(): available_mb = torch.cuda.get_device_properties(0).total_memory/2**20
+        else: available_mb = os.sysconf('SC_PAGE_SIZE')*os.sysconf('SC_AVPHYS_PAGES')/2**20 + process_rss_mb()
+    p = est['memory_mb']['peak']
+    return [] if p < 0.9*available_mb else [f"predicted peak memory {p/1024:.1f} GB is over 90 % of the {available_mb/1024:.1f} GB available: "
+                                             f"lower batch_size, turn on grad_checkpointing or quantize"]
+
+def checkpointing(cfg, lengths:list, labelled:list|None=None, available_mb:float|None=None, **kw)->tuple[bool, str]:
+    "Whether `train` recomputes activations, and why: `grad_checkpointing` on or off; auto: on when the estimate without it doesn't fit"
+    if cfg.grad_checkpointing != 'auto': return cfg.grad_checkpointing == 'on', f"grad_checkpointing: {cfg.grad_checkpointing}"
+    w = check_fits(estimate(replace(cfg, grad_checkpointing='off'), lengths, labelled, tflops=1.0, **kw), available_mb)
+    return bool(w), "gradient checkpointing " + (f"on (auto): without it the {w[0].split(': ')[0]}" if w else "off (auto): the run fits without it")
+
+# %% ../nbs/03_train.ipynb #c0d99034
 def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, progress:bool=True, on_step=None)->dict:
     "Train `model` on tokenized `train_exs`; writes `train_log.jsonl`, checkpoints and `adapter/` into `run_dir`; returns the summary"
     run_dir = Path(run_dir); run_dir.mkdir(parents=True, exist_ok=True)
@@ -382,7 +475,10 @@ def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, pro
     acc = Accelerator(cpu=not torch.cuda.is_available())
     torch.manual_seed(cfg.seed)
     restore = fast_lora(model, prec, fsdp=acc.distributed_type == DistributedType.FSDP)
-    if cfg.grad_checkpointing: _inner(model).gradient_checkpointing_enable(gradient_checkpointing_kwargs=dict(use_reentrant=False))
+    weights_mb = sum(p.numel()*p.element_size() for p in model.parameters())/2**20   # already in the process: not "base"
+    ckpt, why = checkpointing(cfg, [len(e['input_ids']) for e in train_exs], [sum(l != -100 for l in e['labels']) for e in train_exs],
+                              base_mb=process_rss_mb() - weights_mb)
+    if ckpt: _inner(model).gradient_checkpointing_enable(gradient_checkpointing_kwargs=dict(use_reentrant=False))
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay,   # fused: one kernel for all tensors (CPU: 5 vs 25 ms a step)
                             fused=acc.device.type in ('cpu', 'cuda'))
@@ -416,7 +512,7 @@ def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, pro
     tr, tot = trainable_params(model)
     acc.print(f"{cfg.method}{'/'+cfg.quantize if cfg.quantize != 'none' else ''}: trainable params {tr:,} of {tot:,} ({tr/tot:.2%}); "
               f"{total} steps of {cfg.batch_size}x{cfg.grad_accum}x{W} examples (micro-batch x accumulation x processes), "
-              f"{'length-grouped' if group > 1 else 'random'} batches, precision {prec}")
+              f"{'length-grouped' if group > 1 else 'random'} batches, precision {prec}" + (f"; {why}" if ckpt else ''))
     if acc.is_main_process:
         with open(run_dir/'train_log.jsonl', 'w') as f: f.writelines(json.dumps(r) + '\n' for r in log)
     log_f = open(run_dir/'train_log.jsonl', 'a') if acc.is_main_process else open(os.devnull, 'w')
@@ -478,96 +574,12 @@ def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, pro
     acc.wait_for_everyone()
     restore(); _inner(model).set_attn_implementation(attn0)
     losses = [r['loss'] for r in log]
-    return dict(steps=step + 1, max_steps=total, stopped_early=stopped_early, best_step=best['step'] or None, trainable_params=tr, total_params=tot,
+    return dict(steps=step + 1, max_steps=total, stopped_early=stopped_early, grad_checkpointing=ckpt,
+                best_step=best['step'] or None, trainable_params=tr, total_params=tot,
                 precision=prec, wall_s=round(wall, 2), tokens=seen, trained_tokens=trained_tok, tokens_per_s=round(seen/max(wall, 1e-9), 1),
                 loss_first=losses[0], loss_last=losses[-1], loss_min=min(losses), n_log=len(log),
                 eval_loss=round(heldout_loss(model, eval_exs, tok.pad_token_id, precision=prec), 5) if eval_exs else None,
                 peak_memory_mb=round(peak_memory_mb(), 1))
-
-# %% ../nbs/03_train.ipynb #58d79086
-def _linear_params(c)->tuple[int, int]:
-    "Parameters of (the decoder layers' linear projections, everything else) for a Llama-like config"
-    h, i, L = c.hidden_size, c.intermediate_size, c.num_hidden_layers
-    kv = h // c.num_attention_heads * getattr(c, 'num_key_value_heads', c.num_attention_heads)
-    lin = L*(2*h*h + 2*h*kv + 3*h*i)
-    other = c.vocab_size*h*(1 if getattr(c, 'tie_word_embeddings', False) else 2) + L*2*h + h
-    return lin, other
-
-def _lora_params(c, r)->int:
-    h, i, L = c.hidden_size, c.intermediate_size, c.num_hidden_layers
-    kv = h // c.num_attention_heads * getattr(c, 'num_key_value_heads', c.num_attention_heads)
-    return L*r*((h + h) + 2*(h + kv) + (h + h) + 2*(h + i) + (i + h))
-
-def process_rss_mb()->float:
-    "Resident memory of this process now"
-    try: return int(open('/proc/self/statm').read().split()[1])*os.sysconf('SC_PAGE_SIZE')/2**20
-    except (OSError, ValueError): return peak_memory_mb()
-
-def matmul_tflops(dtype=torch.bfloat16, n:int=1024, seconds:float=0.3)->float:
-    "Measured matmul rate of this device in TFLOP/s: square matmuls after a warm-up, the best of three windows of `seconds`/3"
-    dev = device(); a = torch.randn(n, n, device=dev, dtype=dtype); b = torch.randn(n, n, device=dev, dtype=dtype)
-    sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
-    for _ in range(3): a @ b                  # the first calls build the kernel
-    best = 0.0
-    for _ in range(3):                        # the best window: a busy moment elsewhere on the machine shouldn't set the estimate
-        sync(); k, t0 = 0, time.time()
-        while time.time() - t0 < seconds/3: a @ b; k += 1
-        sync(); best = max(best, 2*n**3*k/(time.time() - t0)/1e12)
-    return best
-
-
-# Activation bytes saved per token and layer, per unit of (hidden + intermediate); per head and key position for the score
-# matrices of eager attention (a CPU's rows of <= EAGER_MAX_LEN tokens, see `train`); and per unit of hidden with gradient checkpointing.
-# Fitted on SmolLM2-135M with bf16 autocast on this CPU (bench/estimate_check.py, ACT lora refitted on the 8 x 235 row after the
-# fused MLP and the chunked head loss; ATT on the two shortest LoRA rows, CKPT on the first checkpointing row; the rest out of sample).
-ACT_BYTES = dict(lora=21.7, full=19.0)
-ATT_BYTES = 11.0
-CKPT_BYTES = 18.5
-MFU = dict(lora=0.19, full=0.23)   # share of the measured bf16 matmul rate a step reaches here (SmolLM2, 2 CPU cores; bench/estimate_check.py)
-
-def estimate(cfg, lengths:list, labelled:list|None=None, model_config=None, base_mb:float|None=None, tflops:float|None=None)->dict:
-    "Predicted peak memory (MB) and training time (s) of `cfg` on examples of token `lengths` (`labelled` tokens each)"
-    from transformers import AutoConfig
-    from finetune_nb.models import resolve_model
-    c = model_config or AutoConfig.from_pretrained(resolve_model(cfg.model))
-    h, i, L, V = c.hidden_size, c.intermediate_size, c.num_hidden_layers, c.vocab_size
-    lin, other = _linear_params(c); P = lin + other; lora = cfg.method == 'lora'
-    trainable = _lora_params(c, cfg.lora_r) if lora else P
-    state = 16*trainable if lora else 12*P
-    rows, lab_rows = lengths, labelled                # what `train` batches: the examples, or the packed rows
-    if uses_packing(cfg, lengths):
-        ix = pack_rows(lengths, cfg.pack_len or cfg.max_len); rows = [sum(lengths[i] for i in r) for r in ix]
-        lab_rows = [sum(labelled[i] for i in r) for r in ix] if labelled else None
-    T = _round_up(max(rows), PAD_MULTIPLE)      # the longest micro-batch, padded as `train` pads it
-    tokens = cfg.batch_size*T
-    eager = device().type == 'cpu' and max(rows) <= EAGER_MAX_LEN   # `train` switches to eager attention there
-    per_layer = ACT_BYTES['lora' if lora else 'full']*(h + i) + (ATT_BYTES*c.num_attention_heads*T if eager else 0)
-    act = tokens*per_layer*L if not cfg.grad_checkpointing else tokens*(CKPT_BYTES*h*L + per_layer)
-    prec = resolve_precision(cfg.precision)
-    weights = (2.0 if bf16_base(cfg) else {'none': 4.0, 'nf4': 0.55, 'int8': 1.0}[cfg.quantize])*lin + 4*other
-    copies = 2*lin if prec in ('bf16', 'fp16') and cfg.quantize == 'none' and not bf16_base(cfg) and (lora or not cfg.grad_checkpointing) else 0  # autocast's copies
-    lab = sorted(lab_rows or [max(rows)//2]*len(rows))[-cfg.batch_size:]
-    logits = (min(sum(lab), LabelledLM.chunk) if lora else sum(lab))*V*4*3   # a frozen head's loss runs in chunks (`_HeadCE`), keeping no logits
-    base = process_rss_mb() if base_mb is None else base_mb
-    mb = dict(base=base, weights=weights/2**20, trainable_state=state/2**20, activations=act/2**20, autocast_copies=copies/2**20, logits=logits/2**20)
-    mb['peak'] = sum(mb.values())
-    n_tok = sum(lengths)*(cfg.epochs if not cfg.max_steps else cfg.max_steps*cfg.batch_size*cfg.grad_accum/max(1, len(rows)))
-    f_tok = (2 + (2 if lora else 4))*lin + 12*L*h*(sum(lengths)/len(lengths))
-    f_head = 6*h*V*(sum(labelled)/max(1, sum(lengths)) if labelled else 0.25)
-    rate = (tflops or matmul_tflops(torch.bfloat16 if prec == 'bf16' else torch.float32))*1e12*MFU['lora' if lora else 'full']
-    rate /= 1.25 if cfg.grad_checkpointing else 1   # the recomputed forward: +25 % time, measured
-    secs = n_tok*(f_tok + f_head)/rate
-    return dict(memory_mb={k: round(v, 1) for k, v in mb.items()}, tokens=int(n_tok), flops=n_tok*(f_tok + f_head),
-                time_s=round(secs, 1), tokens_per_s=round(rate/(f_tok + f_head), 1), trainable_params=trainable)
-
-def check_fits(est:dict, available_mb:float|None=None)->list:
-    "Warnings when the predicted peak does not fit in the memory there is"
-    if available_mb is None:
-        if torch.cuda.is_available(): available_mb = torch.cuda.get_device_properties(0).total_memory/2**20
-        else: available_mb = os.sysconf('SC_PAGE_SIZE')*os.sysconf('SC_AVPHYS_PAGES')/2**20 + process_rss_mb()
-    p = est['memory_mb']['peak']
-    return [] if p < 0.9*available_mb else [f"predicted peak memory {p/1024:.1f} GB is over 90 % of the {available_mb/1024:.1f} GB available: "
-                                             f"lower batch_size, turn on grad_checkpointing or quantize"]
 
 # %% ../nbs/03_train.ipynb #db03eae0
 from .data import read_jsonl
@@ -577,7 +589,10 @@ def train_run(cfg:RunConfig, tok, run_dir, progress:bool=True, on_step=None)->di
     run_dir = Path(run_dir)
     train_exs = [tokenize_chat(tok, r['messages'], cfg.train_on) for r in read_jsonl(run_dir/'data'/'train.jsonl')]
     eval_exs = [tokenize_chat(tok, r['messages'], cfg.train_on) for r in read_jsonl(run_dir/'data'/'eval.jsonl')]
-    est = estimate(cfg, [len(e['input_ids']) for e in train_exs], [sum(l != -100 for l in e['labels']) for e in train_exs])
+    lens, labs = [len(e['input_ids']) for e in train_exs], [sum(l != -100 for l in e['labels']) for e in train_exs]
+    ckpt, why = checkpointing(cfg, lens, labs)                    # decided once, before the model is loaded
+    if cfg.grad_checkpointing == 'auto': print(why); cfg = replace(cfg, grad_checkpointing='on' if ckpt else 'off')
+    est = estimate(cfg, lens, labs)
     print(f"estimate: peak memory {est['memory_mb']['peak']/1024:.1f} GB, {est['time_s']/60:.1f} min at ~{est['tokens_per_s']:.0f} tokens/s")
     for w in check_fits(est): print('WARNING:', w)
     s = train(cfg, build_model(cfg), tok, train_exs, eval_exs, run_dir, progress=progress, on_step=on_step)
