@@ -9,6 +9,7 @@ import numpy as np
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from accelerate import Accelerator, DistributedType
+from accelerate.utils import broadcast_object_list
 from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 from tqdm.auto import tqdm
 from .config import RunConfig
@@ -478,6 +479,7 @@ def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, pro
     weights_mb = sum(p.numel()*p.element_size() for p in model.parameters())/2**20   # already in the process: not "base"
     ckpt, why = checkpointing(cfg, [len(e['input_ids']) for e in train_exs], [sum(l != -100 for l in e['labels']) for e in train_exs],
                               base_mb=process_rss_mb() - weights_mb)
+    if acc.num_processes > 1: ckpt, why = broadcast_object_list([ckpt, why])   # every process does as the main one decided
     if ckpt: _inner(model).gradient_checkpointing_enable(gradient_checkpointing_kwargs=dict(use_reentrant=False))
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay,   # fused: one kernel for all tensors (CPU: 5 vs 25 ms a step)
