@@ -477,14 +477,13 @@ def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, pro
     torch.manual_seed(cfg.seed)
     restore = fast_lora(model, prec, fsdp=acc.distributed_type == DistributedType.FSDP)
     weights_mb = sum(p.numel()*p.element_size() for p in model.parameters())/2**20   # already in the process: not "base"
-    ckpt, why = checkpointing(cfg, [len(e['input_ids']) for e in train_exs], [sum(l != -100 for l in e['labels']) for e in train_exs],
-                              base_mb=process_rss_mb() - weights_mb)
+    lens = [len(e['input_ids']) for e in train_exs]
+    ckpt, why = checkpointing(cfg, lens, [sum(l != -100 for l in e['labels']) for e in train_exs], base_mb=process_rss_mb() - weights_mb)
     if acc.num_processes > 1: ckpt, why = broadcast_object_list([ckpt, why])   # every process does as the main one decided
     if ckpt: _inner(model).gradient_checkpointing_enable(gradient_checkpointing_kwargs=dict(use_reentrant=False))
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay,   # fused: one kernel for all tensors (CPU: 5 vs 25 ms a step)
                             fused=acc.device.type in ('cpu', 'cuda'))
-    lens = [len(e['input_ids']) for e in train_exs]
     packed = uses_packing(cfg, lens)
     if packed:  # rows of pack_len tokens holding the same number of tokens as batch_size average examples
         n_ex = len(train_exs); train_exs = pack(train_exs, cfg.pack_len or cfg.max_len); lens = [len(e['input_ids']) for e in train_exs]
