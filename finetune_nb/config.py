@@ -4,14 +4,14 @@
 
 # %% ../nbs/00_config.ipynb #aa7cedd8
 from __future__ import annotations
-import dataclasses, difflib, os
+import dataclasses, difflib, math, os
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 import yaml
 
 # %% auto #0
-__all__ = ['METRICS', 'FIELDS', 'RunConfig', 'config_problems', 'ConfigError', 'validate', 'parse_overrides', 'load_config',
-           'save_config', 'config_help']
+__all__ = ['METRICS', 'MAX_NAME', 'FIELDS', 'RunConfig', 'config_problems', 'ConfigError', 'validate', 'parse_overrides',
+           'load_config', 'save_config', 'config_help']
 
 # %% ../nbs/00_config.ipynb #6cd73613
 def _f(default, help:str, choices=None):
@@ -99,10 +99,37 @@ def _type_problem(name, tname, v):
     if t is float and isinstance(v, int) and not isinstance(v, bool): ok = True
     return None if ok else f"{name}: expected {tname}, got {type(v).__name__} {v!r}"
 
+MAX_NAME = 100   # the run folder is <UTC time>_<name>: file systems allow 255 bytes
+
+def _not_finite(cfg)->list:
+    "Float fields that are nan or inf (YAML reads `.inf` and `-p lr=inf` as floats)"
+    out = []
+    for f in fields(cfg):
+        value = getattr(cfg, f.name)
+        if f.type == 'float' and not math.isfinite(value):
+            out.append(f"{f.name}: must be a finite number, got {value}")
+    return out
+
+def _cuda()->bool:
+    import torch
+    return torch.cuda.is_available()
+
+def _device_problems(c)->list:
+    "What this machine can't do, found before any data is read"
+    out = []
+    if c.precision == 'fp16':
+        out.append("precision: fp16 training needs loss scaling, which finetune_nb doesn't do; use bf16 or fp32 "
+                   "(auto picks bf16 where the hardware has it)")
+    if c.eval_precision == 'fp16' and not _cuda():
+        out.append("eval_precision: fp16 needs a CUDA GPU and this machine has none; use auto, bf16 or fp32")
+    return out
+
 def config_problems(cfg:RunConfig)->list:
     "Every type, range and combination problem of `cfg`, as readable lines"
     ps = [p for f in fields(cfg) if (p := _type_problem(f.name, f.type, getattr(cfg, f.name)))]
     if ps: return ps  # ranges are meaningless on wrong types
+    ps += _not_finite(cfg)
+    if ps: return ps  # nan compares false with everything: the range checks would mislead
     for f in fields(cfg):
         ch = f.metadata.get('choices')
         if ch and getattr(cfg, f.name) not in ch: ps.append(f"{f.name}: {getattr(cfg, f.name)!r} is not one of {', '.join(ch)}")
@@ -120,12 +147,14 @@ def config_problems(cfg:RunConfig)->list:
            (not c.early_stopping_patience or c.eval_every > 0, "early_stopping_patience: needs eval_every > 0"), (c.log_every > 0, "log_every: must be > 0"),
            (c.weight_decay >= 0, "weight_decay: must be >= 0"), (c.temperature > 0, "temperature: must be > 0"), (0 < c.top_p <= 1, "top_p: must be in (0, 1]"), (c.max_grad_norm >= 0, "max_grad_norm: must be >= 0"),
            (bool(c.data_path.strip()), "data_path: must name a file or builtin:<name>"),
-           (bool(c.name.strip()) and '/' not in c.name, "name: must be non-empty and contain no '/'")]
+           (bool(c.name.strip()) and '/' not in c.name, "name: must be non-empty and contain no '/'"),
+           (len(c.name) <= MAX_NAME, f"name: at most {MAX_NAME} characters, got {len(c.name)} (it becomes a folder name)")]
     ps += [msg for ok, msg in chk if not ok]
     ps += [f"metrics: unknown metric {m!r} (known: {', '.join(METRICS)})" for m in c.metrics if m not in METRICS]
     if not c.metrics: ps.append("metrics: name at least one metric")
     ps += [f"compare_runs: {p} has no adapter/ or model/ folder" for p in c.compare_runs
            if not (Path(p)/'adapter').is_dir() and not (Path(p)/'model').is_dir()]
+    ps += _device_problems(c)
     if c.method == 'full' and c.quantize != 'none': ps.append("quantize: quantized base weights need method='lora' (QLoRA); full fine-tuning trains unquantized weights")
     return ps
 

@@ -120,14 +120,14 @@ def _jsonl(path):
     with open(path, 'rb') as f:
         for n, raw in enumerate(f, 1):
             if not raw.strip(): continue
-            try: text = raw.decode('utf-8')
+            try: text = raw.decode('utf-8-sig')   # -sig: a byte-order mark (Windows editors) is not part of row 1
             except UnicodeDecodeError as e: yield n, Reject(f"not valid UTF-8 ({e.reason} at byte {e.start})"), raw.decode('utf-8', 'replace').rstrip('\n'); continue
             try: yield n, json.loads(text), text.rstrip('\n')
             except json.JSONDecodeError as e: yield n, Reject(f"invalid JSON: {e.msg} at column {e.colno}"), text.rstrip('\n')
 
 def _csv(path):
     import csv
-    with open(path, newline='', encoding='utf-8', errors='replace') as f:
+    with open(path, newline='', encoding='utf-8-sig', errors='replace') as f:
         r = csv.DictReader(f)
         for row in r:
             for k in ('messages', 'conversations', 'prompt', 'completion'):  # nested fields arrive as JSON text
@@ -163,8 +163,15 @@ def read_records(path):
     suf = path.suffix.lower()
     if suf in ('.jsonl', '.ndjson'): return _jsonl(path)
     if suf == '.json':
-        try: data = json.loads(path.read_text(encoding='utf-8'))
-        except (UnicodeDecodeError, json.JSONDecodeError): return _jsonl(path)  # JSON Lines saved as .json
+        try:
+            text = path.read_text(encoding='utf-8-sig')
+            data = json.loads(text)
+        except UnicodeDecodeError:
+            return _jsonl(path)
+        except json.JSONDecodeError as e:
+            if not text.lstrip().startswith('['):
+                return _jsonl(path)   # JSON Lines saved as .json
+            raise DataError(f"{path}:{e.lineno}: invalid JSON: {e.msg} at column {e.colno}") from None
         if isinstance(data, dict) and isinstance(data.get('data'), list): data = data['data']
         if not isinstance(data, list): raise ValueError(f"{path}: a .json data file must hold a list of records (or {{'data': [...]}})")
         return _records(data)
