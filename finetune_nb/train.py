@@ -15,14 +15,16 @@ from tqdm.auto import tqdm
 from .config import RunConfig
 from .models import load_model, resolve_precision, device
 from .data import tokenize_chat
+from .lifecycle import hold_run, check_finite
 from dataclasses import replace
 
 # %% auto #0
 __all__ = ['SWIGLU_MLPS', 'PAD_MULTIPLE', 'EAGER_MAX_LEN', 'ACT_BYTES', 'ATT_BYTES', 'CKPT_BYTES', 'MFU', 'lora_config',
            'bf16_base', 'build_model', 'trainable_params', 'FastDropout', 'fast_lora', 'LabelledLM', 'collate',
            'length_batches', 'lr_at', 'pack_rows', 'pack', 'collate_packed', 'padding_waste', 'uses_packing',
-           'peak_memory_mb', 'heldout_loss', 'save_checkpoint', 'checkpoint_path', 'load_checkpoint', 'process_rss_mb',
-           'matmul_tflops', 'estimate', 'check_fits', 'checkpointing', 'train', 'train_run', 'plot_loss', 'live_loss']
+           'peak_memory_mb', 'heldout_loss', 'SaveError', 'save_checkpoint', 'save_final', 'checkpoint_path',
+           'load_checkpoint', 'process_rss_mb', 'matmul_tflops', 'estimate', 'check_fits', 'checkpointing', 'train',
+           'train_run', 'plot_loss', 'live_loss']
 
 # %% ../nbs/03_train.ipynb #df9476c0
 def lora_config(cfg:RunConfig)->LoraConfig:
@@ -343,18 +345,51 @@ def heldout_loss(model, exs:list, pad_id:int, batch_size:int=16, precision:str='
 # %% ../nbs/03_train.ipynb #b39cc5fd
 def _trainable_state(model)->dict: return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
 
+class SaveError(OSError):
+    "A checkpoint or the adapter could not be written (a full disk, a lost mount); what was saved before is intact"
+
+def _state(model, opt, step:int, extra:dict)->dict:
+    rng = dict(torch=torch.get_rng_state(), python=random.getstate(),
+               cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
+    return dict(model=_trainable_state(model), optimizer=opt.state_dict(), step=step, extra=extra, rng=rng)
+
 def save_checkpoint(run_dir, model, opt, step:int, extra:dict):
-    "Write `run_dir/checkpoint` atomically"
-    run_dir = Path(run_dir); tmp = run_dir/'.checkpoint.tmp'; final = run_dir/'checkpoint'
-    tmp.mkdir(parents=True, exist_ok=True)
-    torch.save(dict(model=_trainable_state(model), optimizer=opt.state_dict(), step=step, extra=extra,
-                    rng=dict(torch=torch.get_rng_state(), python=random.getstate(),
-                             cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)), tmp/'state.pt')
-    import shutil; old = run_dir/'.checkpoint.old'
+    "Write `run_dir/checkpoint` atomically; on a write error the previous checkpoint is left as it was"
+    import shutil
+    run_dir = Path(run_dir)
+    tmp = run_dir/'.checkpoint.tmp'
+    final = run_dir/'checkpoint'
+    try:
+        tmp.mkdir(parents=True, exist_ok=True)
+        torch.save(_state(model, opt, step, extra), tmp/'state.pt')
+    except (OSError, RuntimeError) as e:   # torch.save reports a full disk as RuntimeError
+        shutil.rmtree(tmp, ignore_errors=True)
+        kept = f"the checkpoint of step {_saved_step(run_dir)} is intact" if checkpoint_path(run_dir) else "no earlier one"
+        raise SaveError(f"step {step}: could not write the checkpoint into {run_dir} ({e}); {kept}") from e
+    old = run_dir/'.checkpoint.old'
     if old.exists() and final.exists(): shutil.rmtree(old)        # a stale copy from a crash during an earlier cleanup
     if final.exists(): os.replace(final, old)
     os.replace(tmp, final)                                         # a crash before this line leaves .checkpoint.old, read on resume
     if old.exists(): shutil.rmtree(old)
+
+def _saved_step(run_dir)->int:
+    "The step of the run's checkpoint (0: none)"
+    path = checkpoint_path(run_dir)
+    return torch.load(path, weights_only=False)['step'] if path else 0
+
+def save_final(model, dest):
+    "`model.save_pretrained(dest)` into a temporary folder, then renamed: a failed write leaves no half-written `dest`"
+    import shutil
+    dest = Path(dest)
+    tmp = dest.with_name(f'.{dest.name}.tmp')
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        model.save_pretrained(tmp)
+    except (OSError, RuntimeError) as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise SaveError(f"could not write {dest} ({e}); the run's checkpoint, if any, is kept") from e
+    shutil.rmtree(dest, ignore_errors=True)
+    os.replace(tmp, dest)
 
 def checkpoint_path(run_dir)->Path|None:
     "The checkpoint to resume from: `checkpoint/`, or `.checkpoint.old` left by a crash in the middle of a swap"
@@ -495,10 +530,12 @@ def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, pro
     per_epoch = math.ceil(len(train_exs)/cfg.batch_size)
     total = cfg.max_steps or max(1, math.ceil(per_epoch*cfg.epochs/cfg.grad_accum))
     start, log, best = 0, [], dict(loss=float('inf'), step=0, state=None, bad=0)
+    saved = 0   # step of the last checkpoint written
     if cfg.resume and checkpoint_path(run_dir):
         start, extra = load_checkpoint(run_dir, model, opt); log = extra['log']
         best |= dict(loss=extra['best_loss'], step=extra['best_step'], bad=extra['bad_evals'], state=extra.get('best_state'))
         print(f"resuming from the checkpoint at step {start}")
+        saved = start
     lm, opt = acc.prepare(LabelledLM(model, fused_head=acc.distributed_type != DistributedType.FSDP), opt)
     W, rank = acc.num_processes, acc.process_index
     n_labels = [sum(l != -100 for l in e['labels'][1:]) for e in train_exs]
@@ -536,7 +573,8 @@ def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, pro
             loss_sum += s.detach(); win_tok += int((b['input_ids'] != tok.pad_token_id).sum()) if packed else int(b['attention_mask'].sum())
         if W > 1: loss_sum = acc.reduce(loss_sum, 'sum')
         loss_sum = loss_sum.item()
-        gn = acc.clip_grad_norm_(params, cfg.max_grad_norm) if cfg.max_grad_norm else torch.tensor(0.)
+        gn = acc.clip_grad_norm_(params, cfg.max_grad_norm or math.inf)   # max_grad_norm 0: measured, not clipped
+        check_finite(step + 1, loss_sum/n_lab, float(gn), last_checkpoint=saved)
         opt.step(); opt.zero_grad(set_to_none=True)
         trained_tok += n_lab; rec = None
         if cfg.eval_every and (step + 1) % cfg.eval_every == 0 and eval_exs:
@@ -560,6 +598,7 @@ def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, pro
         if cfg.save_every and (step + 1) % cfg.save_every == 0 and step + 1 < total and acc.is_main_process:
             save_checkpoint(run_dir, model, opt, step + 1,
                             dict(log=log, best_loss=best['loss'], best_step=best['step'], bad_evals=best['bad'], best_state=best['state']))
+            saved = step + 1
         if on_step: on_step(step + 1, rec)
         if stopped_early: print(f"early stopping at step {step+1}: no better held-out loss in {best['bad']} evaluations; keeping step {best['step']}"); break
     seen += win_tok; wall = time.time() - t0
@@ -570,7 +609,7 @@ def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, pro
             for n, p in model.named_parameters():
                 if n in best['state']: p.copy_(best['state'][n])
     if acc.is_main_process:
-        model.save_pretrained(run_dir/('adapter' if cfg.method == 'lora' else 'model'))  # peft: only the adapter
+        save_final(model, run_dir/('adapter' if cfg.method == 'lora' else 'model'))  # peft: only the adapter
         if (run_dir/'checkpoint').exists(): import shutil; shutil.rmtree(run_dir/'checkpoint')  # finished: the adapter is the record
     acc.wait_for_everyone()
     restore(); _inner(model).set_attn_implementation(attn0)
@@ -586,7 +625,7 @@ def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, pro
 from .data import read_jsonl
 
 def train_run(cfg:RunConfig, tok, run_dir, progress:bool=True, on_step=None)->dict:
-    "Train on the split that the data stage wrote into `run_dir`"
+    "Train on the split that the data stage wrote into `run_dir`, owning the folder while it trains"
     run_dir = Path(run_dir)
     train_exs = [tokenize_chat(tok, r['messages'], cfg.train_on) for r in read_jsonl(run_dir/'data'/'train.jsonl')]
     eval_exs = [tokenize_chat(tok, r['messages'], cfg.train_on) for r in read_jsonl(run_dir/'data'/'eval.jsonl')]
@@ -596,7 +635,8 @@ def train_run(cfg:RunConfig, tok, run_dir, progress:bool=True, on_step=None)->di
     est = estimate(cfg, lens, labs)
     print(f"estimate: peak memory {est['memory_mb']['peak']/1024:.1f} GB, {est['time_s']/60:.1f} min at ~{est['tokens_per_s']:.0f} tokens/s")
     for w in check_fits(est): print('WARNING:', w)
-    s = train(cfg, build_model(cfg), tok, train_exs, eval_exs, run_dir, progress=progress, on_step=on_step)
+    with hold_run(run_dir):   # one trainer per run folder, whoever started it
+        s = train(cfg, build_model(cfg), tok, train_exs, eval_exs, run_dir, progress=progress, on_step=on_step)
     return s | dict(estimate_peak_mb=est['memory_mb']['peak'], estimate_time_s=est['time_s'])
 
 def plot_loss(log_path, path=None):
