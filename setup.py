@@ -1,6 +1,7 @@
 "Reads settings.ini (the nbdev config) and installs finetune_nb; no pkg_resources."
 from configparser import ConfigParser
-import os, setuptools, shlex
+import glob, os, setuptools, shlex, shutil
+from setuptools.command.build_py import build_py
 
 cfg = ConfigParser(delimiters=['='])
 cfg.read('settings.ini', encoding='utf-8')
@@ -9,6 +10,16 @@ cfg = cfg['DEFAULT']
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
 console_scripts = cfg.get('console_scripts', '').split()
+
+class BuildWithPipelines(build_py):
+    "Ship the pipeline notebooks (nbs/pipeline_*.ipynb) and the presets (configs/*.yaml) inside the package"
+    def run(self):
+        super().run()
+        for pattern, folder in (('nbs/pipeline_*.ipynb', 'pipelines'), ('configs/*.yaml', 'presets')):
+            dest = os.path.join(self.build_lib, cfg['lib_name'], folder)
+            os.makedirs(dest, exist_ok=True)
+            for src in glob.glob(pattern):
+                shutil.copy(src, dest)
 
 setuptools.setup(
     name=cfg['lib_name'], version=cfg['version'], description=cfg['description'],
@@ -19,4 +30,5 @@ setuptools.setup(
     include_package_data=True, install_requires=requirements,
     extras_require={'dev': dev_requirements},
     entry_points={'console_scripts': console_scripts, 'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
+    cmdclass={'build_py': BuildWithPipelines},
     zip_safe=False)

@@ -4,28 +4,39 @@
 
 # %% ../nbs/05_runs.ipynb #f8949c1c
 from __future__ import annotations
-import argparse, json, os, platform, subprocess, sys, time
+import argparse, json, os, platform, signal, subprocess, sys, time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib.metadata import version, PackageNotFoundError
 from pathlib import Path
+import finetune_nb
 from .config import RunConfig, ConfigError, load_config, save_config, config_help, FIELDS
+from .lifecycle import (RunLock, RunBusy, Interrupted, LOCKED_ENV, RUNNER_ENV, _describe, die_with_runner,
+                                  lock_owner, run_state, signals_interrupt, stop_children)
 
 # %% auto #0
-__all__ = ['PIPELINE', 'PACKAGES', 'project_root', 'runs_root', 'utc_stamp', 'write_json', 'read_json', 'update_metrics',
-           'environment', 'start_run', 'find_file', 'notebook_params', 'latest_run', 'open_run', 'stage', 'nbs_dir',
-           'run_pipeline', 'summary_table', 'data_report', 'main']
+__all__ = ['PIPELINE', 'PACKAGE', 'PACKAGES', 'project_root', 'runs_root', 'utc_stamp', 'write_json', 'read_json',
+           'update_metrics', 'environment', 'RunFolderError', 'start_run', 'find_file', 'notebook_params', 'latest_run',
+           'open_run', 'stage', 'nbs_dir', 'run_pipeline', 'summary_table', 'list_runs', 'runs_table', 'data_report',
+           'main']
 
 # %% ../nbs/05_runs.ipynb #bcda01f3
 PIPELINE = ('pipeline_prepare', 'pipeline_train', 'pipeline_evaluate')
+PACKAGE = Path(finetune_nb.__file__).resolve().parent   # where the shipped pipelines/ and presets/ are
 
-def project_root(start=None)->Path:
-    "The nearest folder above `start` (default: cwd) holding settings.ini and nbs/, else the package's parent"
-    for p in [Path(start or os.getcwd()).resolve(), *Path(start or os.getcwd()).resolve().parents]:
-        if (p/'settings.ini').exists() and (p/'nbs').is_dir(): return p
-    return Path(__file__).resolve().parent.parent
+def project_root(start=None)->Path|None:
+    "The nearest folder at or above `start` (default: cwd) holding settings.ini and nbs/: a finetune_nb checkout"
+    here = Path(start or os.getcwd()).resolve()
+    for p in [here, *here.parents]:
+        if (p/'settings.ini').exists() and (p/'nbs').is_dir():
+            return p
+    return None
 
-def runs_root()->Path: return Path(os.environ.get('FINETUNE_NB_RUNS', project_root()/'runs'))
+def runs_root()->Path:
+    "Where runs go: $FINETUNE_NB_RUNS, else runs/ of the enclosing checkout, else runs/ of the current folder"
+    if os.environ.get('FINETUNE_NB_RUNS'):
+        return Path(os.environ['FINETUNE_NB_RUNS'])
+    return (project_root() or Path.cwd())/'runs'
 
 def utc_stamp()->str: return datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')
 
@@ -47,7 +58,7 @@ def update_metrics(run_dir, **sections)->dict:
 PACKAGES = ('finetune_nb', 'torch', 'transformers', 'peft', 'accelerate', 'bitsandbytes', 'datasets', 'papermill', 'numpy')
 
 def _git(*args):
-    try: return subprocess.run(['git', *args], cwd=project_root(), capture_output=True, text=True, timeout=10).stdout.strip()
+    try: return subprocess.run(['git', *args], cwd=project_root() or PACKAGE, capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError): return ''
 
 def environment()->dict:
@@ -75,21 +86,53 @@ def _abs_paths(cfg:RunConfig, base:Path)->RunConfig:
     if probs: raise ConfigError("Invalid config:\n  - " + "\n  - ".join(probs))
     return cfg
 
+class RunFolderError(OSError):
+    "The run folder can't be created (a read-only or missing parent, a name the file system refuses)"
+
+def _new_folder(parent:Path, name:str)->Path:
+    "Create `parent/name` (or `name_`, `name__`… when taken) atomically: two processes never get the same folder"
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RunFolderError(f"cannot create the runs folder {parent}: {e.strerror}") from None
+    while True:
+        rd = parent/name
+        try:
+            rd.mkdir()
+            return rd
+        except FileExistsError:
+            name += '_'
+        except OSError as e:
+            raise RunFolderError(f"cannot create the run folder {rd}: {e.strerror}") from None
+
 def start_run(cfg:RunConfig, run_dir=None, base=None)->Path:
     "Create the run folder for `cfg` (default runs/<UTC time>_<name>) with config.yaml and metrics.json"
     cfg = _abs_paths(cfg, Path(base or os.getcwd()))
-    rd = Path(run_dir) if run_dir else runs_root()/f'{utc_stamp()}_{cfg.name}'
-    while not run_dir and rd.exists(): rd = rd.with_name(rd.name + '_')
-    rd.mkdir(parents=True, exist_ok=True)
+    if run_dir:
+        rd = Path(run_dir)
+        try:
+            rd.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise RunFolderError(f"cannot create the run folder {rd}: {e.strerror}") from None
+    else:
+        rd = _new_folder(runs_root(), f'{utc_stamp()}_{cfg.name}')
     save_config(cfg, rd/'config.yaml')
-    write_json(rd/'metrics.json', dict(status='running', name=cfg.name, run_dir=str(rd.resolve()), started=utc_stamp(), environment=environment()))
+    started = dict(status='running', name=cfg.name, run_dir=str(rd.resolve()), started=utc_stamp(),
+                   environment=environment())
+    write_json(rd/'metrics.json', started)
     return rd
 
 # %% ../nbs/05_runs.ipynb #04700da6
 def find_file(p:str)->Path:
-    "`p` as given, else relative to the project root (so `configs/x.yaml` works from nbs/ in JupyterLab too)"
+    "`p` as given; else relative to the enclosing checkout (`configs/x.yaml` from nbs/); else a preset shipped in the package"
     q = Path(p).expanduser()
-    return q if q.exists() or q.is_absolute() else project_root()/q
+    if q.exists() or q.is_absolute():
+        return q
+    root = project_root()
+    if root and (root/q).exists():
+        return root/q
+    shipped = PACKAGE/'presets'/q.name
+    return shipped if shipped.exists() else q
 
 def notebook_params(ns:dict, before:set)->dict:
     "Names assigned after the `before` snapshot (the parameters cell and papermill's injected cell), without None values"
@@ -101,18 +144,28 @@ def latest_run(root=None)->Path:
     if not runs: raise FileNotFoundError(f"No run in {root or runs_root()}; run pipeline_prepare (or finetune-nb run) first")
     return runs[-1]
 
+def _refuse_if_owned(rd:Path):
+    "A notebook opened on a run folder that another live process owns stops here (its runner's kernels pass)"
+    owner = lock_owner(rd)
+    if owner is not None and os.environ.get(LOCKED_ENV) != str(rd.resolve()):
+        raise RunBusy(f"{rd} is in use by pid {owner.get('pid')} on {owner.get('host')}; open another run folder")
+
 def open_run(params:dict, create:bool=False)->tuple[RunConfig, Path]:
     "The config and run folder of a pipeline notebook, from its parameters"
+    die_with_runner()
     params = dict(params); rd = params.pop('run_dir', '') or ''; cf = params.pop('config_file', '') or ''
     if rd and (Path(rd)/'config.yaml').exists():
         if params: raise ConfigError(f"run_dir {rd} already has its config.yaml; these parameters can't change it: {', '.join(params)}")
+        _refuse_if_owned(Path(rd))
         return load_config(Path(rd)/'config.yaml'), Path(rd)
     if not create:
         if params: raise ConfigError(f"Unknown parameter(s) {', '.join(params)}: this notebook takes only run_dir; pass config fields to pipeline_prepare")
         if rd: raise FileNotFoundError(f"run_dir {rd} has no config.yaml; run pipeline_prepare for it first")
-        rd = latest_run(); return load_config(rd/'config.yaml'), rd
+        rd = latest_run()
+        _refuse_if_owned(rd)
+        return load_config(rd/'config.yaml'), rd
     cfg = load_config(find_file(cf) if cf else None, params)
-    return cfg, start_run(cfg, rd or None, base=project_root())
+    return cfg, start_run(cfg, rd or None, base=project_root() or Path.cwd())
 
 # %% ../nbs/05_runs.ipynb #a0c9fd18
 @contextmanager
@@ -124,9 +177,13 @@ def stage(run_dir, name:str):
 
 # %% ../nbs/05_runs.ipynb #4d851263
 def nbs_dir()->Path:
-    p = project_root()/'nbs'
-    if not (p/f'{PIPELINE[0]}.ipynb').exists(): raise FileNotFoundError(f"Pipeline notebooks not found in {p}; run from a finetune_nb checkout")
-    return p
+    "The pipeline notebooks: the enclosing checkout's nbs/, else the copies shipped in the package"
+    root = project_root()
+    places = ([root/'nbs'] if root else []) + [PACKAGE/'pipelines', PACKAGE.parent/'nbs']
+    for p in places:
+        if (p/f'{PIPELINE[0]}.ipynb').exists():
+            return p
+    raise FileNotFoundError(f"Pipeline notebooks not found in {', '.join(map(str, places))}; reinstall finetune_nb")
 
 def _kernel_name()->str:
     "A kernel for this very Python: ipykernel's `python3` spec when it points here, else one installed for this prefix"
@@ -140,36 +197,85 @@ def _kernel_name()->str:
     from ipykernel.kernelspec import install
     install(prefix=sys.prefix, kernel_name='finetune_nb'); return 'finetune_nb'
 
+# %% ../nbs/05_runs.ipynb #pipe0002
+def _execute(rd:Path, stages:list, log_output:bool)->dict|None:
+    "Execute `stages` into `rd` with papermill; returns the error record of a failed notebook (then raises)"
+    import papermill as pm
+    src = nbs_dir()
+    kernel = _kernel_name()
+    for nb in stages:
+        name = nb.split('_', 1)[1]
+        t1 = time.time()
+        print(f"[{name}] executing {nb}.ipynb → {rd/nb}.ipynb", flush=True)
+        try:
+            pm.execute_notebook(src/f'{nb}.ipynb', rd/f'{nb}.ipynb', parameters=dict(run_dir=str(rd)), kernel_name=kernel,
+                                cwd=os.getcwd(), progress_bar=False, log_output=log_output)
+        except pm.PapermillExecutionError as e:
+            e.record = dict(stage=name, notebook=str(rd/f'{nb}.ipynb'), ename=e.ename, evalue=e.evalue)
+            raise
+        except BaseException as e:
+            e.stage = name
+            raise
+        finally:
+            update_metrics(rd, timings={f'{name}_s': round(time.time() - t1, 2)})
+
+@contextmanager
+def _runner_env(rd:Path):
+    "Tell the kernels that this process owns `rd` and that they die with it"
+    old = {k: os.environ.get(k) for k in (RUNNER_ENV, LOCKED_ENV)}
+    os.environ[RUNNER_ENV] = str(os.getpid())
+    os.environ[LOCKED_ENV] = str(rd.resolve())
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+
+# %% ../nbs/05_runs.ipynb #pipe0003
+def _error_record(e:BaseException, rd:Path)->dict:
+    if isinstance(e, Interrupted):
+        return dict(stage=getattr(e, 'stage', 'setup'), reason='interrupted', ename='Interrupted',
+                    evalue=f"{e.signame} received; continue with: finetune-nb resume {rd}")
+    return getattr(e, 'record', None) or dict(stage=getattr(e, 'stage', 'setup'), ename=type(e).__name__, evalue=str(e))
+
 def run_pipeline(cfg:RunConfig, run_dir=None, log_output:bool=False, base=None, resume:bool=False)->tuple[Path, dict]:
     "Create a run for `cfg` (or, with `resume`, continue the run in `run_dir`), execute the pipeline notebooks; returns folder and metrics"
-    import papermill as pm
-    if resume: rd = Path(run_dir); update_metrics(rd, status='running', resumed=utc_stamp())
-    else: rd = start_run(cfg, run_dir, base=base)
-    src = nbs_dir(); t0 = time.time(); status, err = 'failed', None
-    prepared = resume and 'data' in read_json(rd/'metrics.json') and (rd/'data'/'train.jsonl').exists()   # the gate passed
-    stages = [nb for nb in PIPELINE if not (prepared and nb == 'pipeline_prepare')]
-    try:
-        kernel = _kernel_name()
-        for nb in stages:
-            name = nb.split('_', 1)[1]; t1 = time.time()
-            print(f"[{name}] executing {nb}.ipynb → {rd/nb}.ipynb", flush=True)
-            try: pm.execute_notebook(src/f'{nb}.ipynb', rd/f'{nb}.ipynb', parameters=dict(run_dir=str(rd)), kernel_name=kernel,
-                                     cwd=str(project_root()), progress_bar=False, log_output=log_output)
-            except pm.PapermillExecutionError as e:
-                err = dict(stage=name, notebook=str(rd/f'{nb}.ipynb'), ename=e.ename, evalue=e.evalue); raise
-            finally: update_metrics(rd, timings={f'{name}_s': round(time.time() - t1, 2)})
-        status = 'success'
-    except Exception as e:
-        err = err or dict(stage='setup', ename=type(e).__name__, evalue=str(e)); raise
-    finally:
-        update_metrics(rd, status=status, finished=utc_stamp(), timings=dict(total_s=round(time.time() - t0, 2)), **(dict(error=err) if err else {}))
+    rd = Path(run_dir) if resume else start_run(cfg, run_dir, base=base)
+    with RunLock(rd) as lock, signals_interrupt(first=stop_children), _runner_env(rd):
+        if lock.took_over:
+            print(f"taking over {rd} from its dead owner ({_describe(lock.took_over)})", flush=True)
+        if resume:
+            update_metrics(rd, status='running', resumed=utc_stamp(), error=None)
+        t0 = time.time()
+        status, err = 'failed', None
+        prepared = resume and 'data' in read_json(rd/'metrics.json') and (rd/'data'/'train.jsonl').exists()   # the gate passed
+        stages = [nb for nb in PIPELINE if not (prepared and nb == 'pipeline_prepare')]
+        try:
+            _execute(rd, stages, log_output)
+            status = 'success'
+        except BaseException as e:
+            err = _error_record(e, rd)
+            e.run_dir = rd
+            raise
+        finally:
+            update_metrics(rd, status=status, finished=utc_stamp(), timings=dict(total_s=round(time.time() - t0, 2)),
+                           error=err)
     return rd, read_json(rd/'metrics.json')
 
 # %% ../nbs/05_runs.ipynb #33554d96
+def _quarantine_line(m:dict)->str|None:
+    "How many rows went to rejected.jsonl, and where"
+    n = m.get('data', {}).get('rejected', {}).get('n', 0)
+    if not n:
+        return None
+    return f"data: {n} rows quarantined with their reasons in {Path(m['run_dir'])/'rejected.jsonl'}"
+
 def summary_table(m:dict)->str:
     "A short plain-text table of a run's metrics.json"
     ev, tr, tm = m.get('eval', {}), m.get('train', {}), m.get('timings', {})
     lines = [f"status: {m.get('status')}   run: {m.get('run_dir')}"]
+    if _quarantine_line(m): lines.append(_quarantine_line(m))
     if ev:
         ms = ev['metrics']; lines.append(f"{'system':<18}" + ''.join(f"{x:>13}" for x in ms + ['loss']))
         for k, s in ev['summary'].items():
@@ -180,19 +286,49 @@ def summary_table(m:dict)->str:
     if m.get('error'): lines.append(f"error in {m['error']['stage']}: {m['error']['ename']}: {m['error']['evalue']}")
     return '\n'.join(lines)
 
+# %% ../nbs/05_runs.ipynb #list0001
+def list_runs(root=None)->list[dict]:
+    "One row per run folder under `root`: name, status (a `running` run whose owner is gone is `dead`), metric, verdict"
+    rows = []
+    for rd in sorted(Path(root or runs_root()).glob('*_*')):
+        if not (rd/'metrics.json').exists():
+            continue
+        m = read_json(rd/'metrics.json')
+        ev = m.get('eval') or {}
+        primary = ev.get('primary')
+        value = ev.get('summary', {}).get('finetuned', {}).get(primary) if primary else None
+        rows.append(dict(run=rd.name, status=run_state(rd, m.get('status')), primary=primary, finetuned=value,
+                         worth_it=(ev.get('verdict') or {}).get('worth_it'), started=m.get('started'),
+                         wall_s=(m.get('timings') or {}).get('total_s')))
+    return rows
+
+def runs_table(rows:list[dict])->str:
+    "`list_runs` as aligned text"
+    head = f"{'run':<44} {'status':<8} {'metric':<22} {'worth it':<8} {'started':<16} {'wall':>7}"
+    lines = [head]
+    for r in rows:
+        metric = f"{r['primary']} {100*r['finetuned']:.1f}%" if r['finetuned'] is not None else '-'
+        worth = {True: 'yes', False: 'no'}.get(r['worth_it'], '-')
+        wall = f"{r['wall_s']:.0f}s" if r['wall_s'] is not None else '-'
+        lines.append(f"{r['run']:<44} {r['status']:<8} {metric:<22} {worth:<8} {r['started'] or '-':<16} {wall:>7}")
+    return '\n'.join(lines)
+
 # %% ../nbs/05_runs.ipynb #5a19898d
 def _parser():
     ap = argparse.ArgumentParser(prog='finetune-nb', description='Fine-tune chat models with LoRA/QLoRA, the playbook way.')
     sub = ap.add_subparsers(dest='cmd', required=True)
     for name, hlp in [('run', 'create a run folder and execute the pipeline notebooks in it'), ('config', 'print the resolved config')]:
         p = sub.add_parser(name, help=hlp)
-        p.add_argument('config', nargs='?', help='preset YAML (e.g. configs/demo.yaml)')
+        p.add_argument('config', nargs='?', help='preset YAML (e.g. configs/demo.yaml; the shipped presets: demo, tiny)')
         p.add_argument('-p', '--param', action='append', default=[], metavar='KEY=VALUE', help='override a config field (repeatable)')
-    sub.choices['run'].add_argument('--runs-dir', help='parent of the run folder (default: runs/ of the project, or $FINETUNE_NB_RUNS)')
+    sub.choices['run'].add_argument('--runs-dir', help='parent of the run folder (default: $FINETUNE_NB_RUNS, else runs/ here)')
     sub.choices['run'].add_argument('-v', '--verbose', action='store_true', help="stream the notebooks' output")
     sub.choices['config'].add_argument('--fields', action='store_true', help='list every config field with its doc')
     p = sub.add_parser('resume', help='continue a stopped or killed run in its folder (training resumes from its checkpoint)')
-    p.add_argument('run_dir', help='the run folder'); p.add_argument('-v', '--verbose', action='store_true')
+    p.add_argument('run_dir', help='the run folder')
+    p.add_argument('-v', '--verbose', action='store_true')
+    p = sub.add_parser('runs', help='list the runs with their status (a killed run shows as dead), metric and verdict')
+    p.add_argument('--runs-dir', help='the folder of runs (default: $FINETUNE_NB_RUNS, else runs/ here)')
     p = sub.add_parser('data-report', help="audit a data file against the playbook's checklist, without training")
     p.add_argument('data', help='data file, save_to_disk folder, hf:<name> or builtin:<name>')
     p.add_argument('-c', '--config', help='preset YAML for the model, max_len, split and format (default: the defaults)')
@@ -200,39 +336,66 @@ def _parser():
     p.add_argument('--json', action='store_true', help='print the report as JSON')
     return ap
 
+# %% ../nbs/05_runs.ipynb #cli00002
 def data_report(args)->int:
     "`finetune-nb data-report`: the audit of one data source, printed"
     from finetune_nb.models import load_tokenizer
     from finetune_nb.audit import prepare_data
-    cfg = load_config(args.config, args.param + [f'data_path={args.data}', 'max_reject_frac=1'])
+    cfg = load_config(args.config and find_file(args.config), args.param + [f'data_path={args.data}', 'max_reject_frac=1'])
     rep = prepare_data(cfg, load_tokenizer(cfg.model))
     print(json.dumps(rep.to_dict(), indent=2, default=str) if args.json else rep._repr_markdown_())
+    return 0
+
+def _run_and_report(cfg:RunConfig, run_dir=None, verbose:bool=False, resume:bool=False)->int:
+    "Execute the pipeline and print this run's summary; the exit status: 0 success, 1 failed, 128+n interrupted by signal n"
+    try:
+        rd, m = run_pipeline(cfg, run_dir, log_output=verbose, resume=resume)
+    except BaseException as e:
+        rd = getattr(e, 'run_dir', None)
+        if rd is None:
+            raise   # no run folder yet: the error is about the input, reported by `main`
+        m = read_json(Path(rd)/'metrics.json')
+        print(summary_table(m), file=sys.stderr)
+        if isinstance(e, Interrupted):
+            print(f"finetune-nb: interrupted by {e.signame}; continue with: finetune-nb resume {rd}", file=sys.stderr)
+            return 128 + getattr(signal, e.signame)
+        where = m.get('error', {}).get('notebook', rd)
+        print(f"finetune-nb: run failed; see the executed notebook {where}", file=sys.stderr)
+        return 1
+    print(summary_table(m))
+    return 0
+
+# %% ../nbs/05_runs.ipynb #cli00003
+def _resume(args)->int:
+    rd = Path(args.run_dir)
+    if not (rd/'config.yaml').exists():
+        raise FileNotFoundError(f"{rd} is not a run folder (no config.yaml)")
+    if read_json(rd/'metrics.json').get('status') == 'success':
+        raise FileNotFoundError(f"{rd} finished successfully; nothing to resume")
+    return _run_and_report(load_config(rd/'config.yaml'), rd, args.verbose, resume=True)
+
+def _run(args)->int:
+    cfg = load_config(args.config and find_file(args.config), args.param)
+    if args.cmd == 'config':
+        import yaml
+        from dataclasses import asdict
+        print(config_help() if args.fields else yaml.safe_dump(asdict(cfg), sort_keys=False), end='\n' if args.fields else '')
+        return 0
+    if args.runs_dir:
+        os.environ['FINETUNE_NB_RUNS'] = str(Path(args.runs_dir).resolve())
+    _abs_paths(cfg, Path.cwd())
+    return _run_and_report(cfg, verbose=args.verbose)
+
+def _runs(args)->int:
+    print(runs_table(list_runs(args.runs_dir)))
     return 0
 
 def main(argv=None):
     from finetune_nb.data import DataError
     args = _parser().parse_args(argv)
+    commands = dict(run=_run, config=_run, resume=_resume, runs=_runs, **{'data-report': data_report})
     try:
-        if args.cmd == 'config' and args.fields: print(config_help()); return 0
-        if args.cmd == 'data-report': return data_report(args)
-        if args.cmd == 'resume':
-            rd = Path(args.run_dir)
-            if not (rd/'config.yaml').exists(): raise FileNotFoundError(f"{rd} is not a run folder (no config.yaml)")
-            if read_json(rd/'metrics.json').get('status') == 'success': raise FileNotFoundError(f"{rd} finished successfully; nothing to resume")
-            rd, m = run_pipeline(load_config(rd/'config.yaml'), rd, log_output=args.verbose, resume=True)
-            print(summary_table(m)); return 0
-        cfg = load_config(args.config, args.param)
-        if args.cmd == 'config':
-            import yaml; from dataclasses import asdict; print(yaml.safe_dump(asdict(cfg), sort_keys=False), end=''); return 0
-        if args.runs_dir: os.environ['FINETUNE_NB_RUNS'] = str(Path(args.runs_dir).resolve())
-        _abs_paths(cfg, Path.cwd())
-    except (ConfigError, FileNotFoundError, DataError) as e:
-        print(f"finetune-nb: {e}", file=sys.stderr); return 2
-    try: rd, m = run_pipeline(cfg, log_output=args.verbose)
-    except Exception as e:
-        rd = getattr(e, 'run_dir', None)
-        m = read_json(latest_run()/'metrics.json') if rd is None else read_json(Path(rd)/'metrics.json')
-        print(summary_table(m), file=sys.stderr)
-        print(f"finetune-nb: run failed; see the executed notebook {m.get('error', {}).get('notebook', m.get('run_dir'))}", file=sys.stderr)
-        return 1
-    print(summary_table(m)); return 0
+        return commands[args.cmd](args)
+    except (ConfigError, FileNotFoundError, DataError, RunBusy, RunFolderError) as e:
+        print(f"finetune-nb: {e}", file=sys.stderr)
+        return 2
