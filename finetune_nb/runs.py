@@ -239,6 +239,14 @@ def _error_record(e:BaseException, rd:Path)->dict:
                     evalue=f"{e.signame} received; continue with: finetune-nb resume {rd}")
     return getattr(e, 'record', None) or dict(stage=getattr(e, 'stage', 'setup'), ename=type(e).__name__, evalue=str(e))
 
+def _stages_left(rd:Path)->list:
+    "The stages a resumed run still needs: prepare unless the gate passed, train unless the model was saved"
+    m = read_json(rd/'metrics.json')
+    prepared = 'data' in m and (rd/'data'/'train.jsonl').exists()
+    trained = prepared and 'train' in m and ((rd/'adapter').is_dir() or (rd/'model').is_dir())
+    done = {'pipeline_prepare': prepared, 'pipeline_train': trained}
+    return [nb for nb in PIPELINE if not done.get(nb)]
+
 def run_pipeline(cfg:RunConfig, run_dir=None, log_output:bool=False, base=None, resume:bool=False)->tuple[Path, dict]:
     "Create a run for `cfg` (or, with `resume`, continue the run in `run_dir`), execute the pipeline notebooks; returns folder and metrics"
     rd = Path(run_dir) if resume else start_run(cfg, run_dir, base=base)
@@ -249,8 +257,7 @@ def run_pipeline(cfg:RunConfig, run_dir=None, log_output:bool=False, base=None, 
             update_metrics(rd, status='running', resumed=utc_stamp(), error=None)
         t0 = time.time()
         status, err = 'failed', None
-        prepared = resume and 'data' in read_json(rd/'metrics.json') and (rd/'data'/'train.jsonl').exists()   # the gate passed
-        stages = [nb for nb in PIPELINE if not (prepared and nb == 'pipeline_prepare')]
+        stages = _stages_left(rd) if resume else list(PIPELINE)
         try:
             _execute(rd, stages, log_output)
             status = 'success'
