@@ -146,6 +146,7 @@ def test_an_empty_read_only_runs_dir_is_one_clear_error(tmp_path):
     (['-p', 'lr=inf'], 'lr: must be a finite number, got inf'),
     (['-p', 'max_grad_norm=.nan'], 'max_grad_norm: must be a finite number, got nan'),
     (['-p', 'precision=fp16'], 'precision: fp16 training needs loss scaling'),
+    (['-p', 'name=../../escape'], "name: must be non-empty and contain no '/'"),
 ])
 def test_refused_at_validation_before_any_data_is_read(runs_dir, args, msg):
     "Must hold 4 and 6: non-finite numbers and fp16 training are refused before the data stage"
@@ -172,14 +173,17 @@ def test_a_loss_that_turns_nan_fails_the_run_and_keeps_the_last_good_checkpoint(
 
 
 def test_a_bom_file_loses_no_row_and_the_summary_names_the_quarantine(runs_dir, tmp_path):
-    "Must hold 5: a UTF-8 BOM is not a bad first row; the success summary says how many rows went where"
+    "Must hold 5: a UTF-8 BOM is not a bad first row; the success summary says how many rows went where; no secret is saved"
     rows = [json.dumps({'messages': [{'role': 'user', 'content': f'Spell {w}'}, {'role': 'assistant', 'content': w}]})
             for w in (f'word{i}' for i in range(40))]
     data = tmp_path/'bom.jsonl'
     data.write_bytes(b'\xef\xbb\xbf' + '\n'.join(rows[:20] + ['{"messages": [oops'] + rows[20:]).encode() + b'\n')
-    r = cli('run', 'configs/tiny.yaml', '-p', f'data_path={data}', '-p', 'max_examples=0', '-p', 'max_reject_frac=0.1')
+    secret = 'hf_SECRETtoken1234567890'
+    r = cli('run', 'configs/tiny.yaml', '-p', f'data_path={data}', '-p', 'max_examples=0', '-p', 'max_reject_frac=0.1',
+            env={'HF_TOKEN': secret})
     assert r.returncode == 0, r.stderr[-2000:]
     rd = the_run(runs_dir)
+    assert not [p for p in rd.rglob('*') if p.is_file() and secret.encode() in p.read_bytes()], 'a secret was saved'
     assert metrics(rd)['data']['n_train'] + metrics(rd)['data']['n_eval'] == 40
     rejected = [json.loads(line) for line in (rd/'rejected.jsonl').read_text().splitlines()]
     assert [(x['line'], x['reason'][:12]) for x in rejected] == [(21, 'invalid JSON')]
