@@ -85,6 +85,9 @@ class RunConfig:
     eval_precision: str = _f('auto', "generation precision; auto: bf16 where supported (2.4x faster on CPU), fp32: token-for-token as plain transformers + peft", ('auto', 'fp32', 'bf16', 'fp16'))
     few_shot: int = _f(5, "examples from the training split shown to the few-shot baseline")
     task_prompt: str = _f('', "the careful system prompt the base model gets: the task and the exact answer format")
+    # tracking
+    tracking: str = _f('mlflow', "log the run to MLflow (sqlite:///<runs root>/mlflow.db, or $MLFLOW_TRACKING_URI) or not",
+                       ('mlflow', 'none'))
 
     def __post_init__(self):
         for f in fields(self): setattr(self, f.name, _on_off(f, getattr(self, f.name)))   # grad_checkpointing=True is 'on'

@@ -13,6 +13,7 @@ import finetune_nb
 from .config import RunConfig, ConfigError, load_config, save_config, config_help, FIELDS
 from .lifecycle import (RunLock, RunBusy, Interrupted, LOCKED_ENV, RUNNER_ENV, _describe, die_with_runner,
                                   lock_owner, run_state, signals_interrupt, stop_children)
+from .track import live_sync, sync
 
 # %% auto #0
 __all__ = ['PIPELINE', 'PACKAGE', 'PACKAGES', 'project_root', 'runs_root', 'utc_stamp', 'write_json', 'read_json',
@@ -259,7 +260,8 @@ def run_pipeline(cfg:RunConfig, run_dir=None, log_output:bool=False, base=None, 
         status, err = 'failed', None
         stages = _stages_left(rd) if resume else list(PIPELINE)
         try:
-            _execute(rd, stages, log_output)
+            with live_sync(rd):   # MLflow sees the run as it trains, from this process
+                _execute(rd, stages, log_output)
             status = 'success'
         except BaseException as e:
             err = _error_record(e, rd)
@@ -268,6 +270,7 @@ def run_pipeline(cfg:RunConfig, run_dir=None, log_output:bool=False, base=None, 
         finally:
             update_metrics(rd, status=status, finished=utc_stamp(), timings=dict(total_s=round(time.time() - t0, 2)),
                            error=err)
+            sync(rd)   # the end state: FINISHED or FAILED with its error, final metrics, artifacts
     return rd, read_json(rd/'metrics.json')
 
 # %% ../nbs/05_runs.ipynb #33554d96

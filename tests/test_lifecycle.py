@@ -27,7 +27,7 @@ def wait_for(predicate, timeout=240, what='it'):
 
 
 def the_run(runs_dir):
-    runs = [p for p in runs_dir.iterdir() if p.is_dir()]
+    runs = [p for p in runs_dir.iterdir() if (p/'config.yaml').exists()]
     assert len(runs) == 1, runs
     return runs[0]
 
@@ -117,7 +117,7 @@ def test_errors_before_the_run_folder_exists_name_the_real_cause(runs_dir, tmp_p
     r = cli('run', 'configs/tiny.yaml', '--runs-dir', blocked/'runs')
     assert r.returncode == 2 and f'cannot create the runs folder {blocked/"runs"}: Not a directory' in r.stderr, r.stderr
     assert r.stderr.count('finetune-nb:') == 1 and 'Traceback' not in r.stderr
-    assert [p.name for p in runs_dir.iterdir()] == [done.name]
+    assert [p.name for p in runs_dir.iterdir()] == [done.name]   # no run folder, no tracking store
 
 
 def test_an_empty_read_only_runs_dir_is_one_clear_error(tmp_path):

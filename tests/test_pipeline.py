@@ -6,10 +6,13 @@ from conftest import ROOT, BIN, cli
 
 LAYOUT = sorted("""adapter/README.md adapter/adapter_config.json adapter/adapter_model.safetensors config.yaml data/eval.jsonl
 data/train.jsonl data_report.json eval_samples.jsonl metrics.json pipeline_evaluate.ipynb pipeline_prepare.ipynb
-pipeline_train.ipynb plots/comparison.png plots/data.png plots/loss.png rejected.jsonl report.md train_log.jsonl""".split())
+pipeline_train.ipynb plots/comparison.png plots/data.png plots/loss.png rejected.jsonl report.md tracking.json
+train_log.jsonl""".split())
 
 def only_run(runs_dir):
-    runs = list(runs_dir.iterdir()); assert len(runs) == 1, runs; return runs[0]
+    runs = [p for p in runs_dir.iterdir() if (p/'config.yaml').exists()]   # beside them: mlflow.db, mlartifacts/
+    assert len(runs) == 1, runs
+    return runs[0]
 
 def files(d): return sorted(str(p.relative_to(d)) for p in d.rglob('*') if p.is_file())
 
