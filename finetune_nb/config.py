@@ -202,6 +202,7 @@ def parse_overrides(items)->dict:
 # %% ../nbs/00_config.ipynb #e955ab24
 def load_config(path=None,          # preset YAML; None for the defaults
                 overrides=(),       # `key=value` strings or a dict, applied last
+                sections=(),        # top-level YAML keys that belong to another tool (a sweep's `sweep:`), skipped
                )->RunConfig:
     "Defaults → `path` → `overrides`, validated; every problem is reported at once, naming its file or key"
     vals, ps, src = {}, [], 'overrides'
@@ -211,6 +212,7 @@ def load_config(path=None,          # preset YAML; None for the defaults
         try: y = yaml.safe_load(p.read_text()) or {}
         except yaml.YAMLError as e: raise ConfigError(f"Config file {p} is not valid YAML: {e}") from None
         if not isinstance(y, dict): raise ConfigError(f"Config file {p} must hold a mapping of key: value, not {type(y).__name__}")
+        y = {k: v for k, v in y.items() if k not in sections}
         ps += _unknown(y, p); vals.update(y); src = f"{p} + overrides"
     ov = parse_overrides(overrides)
     ps += _unknown(ov, 'overrides'); vals.update(ov)

@@ -248,9 +248,16 @@ def _stages_left(rd:Path)->list:
     done = {'pipeline_prepare': prepared, 'pipeline_train': trained}
     return [nb for nb in PIPELINE if not done.get(nb)]
 
-def run_pipeline(cfg:RunConfig, run_dir=None, log_output:bool=False, base=None, resume:bool=False)->tuple[Path, dict]:
-    "Create a run for `cfg` (or, with `resume`, continue the run in `run_dir`), execute the pipeline notebooks; returns folder and metrics"
-    rd = Path(run_dir) if resume else start_run(cfg, run_dir, base=base)
+def run_pipeline(cfg:RunConfig,            # the run's config
+                 run_dir=None,             # the folder to create (default runs/<UTC time>_<name>) or to continue
+                 log_output:bool=False,    # stream the notebooks' output
+                 base=None,                # folder that relative data paths are read from (default: cwd)
+                 resume:bool=False,        # continue the run in `run_dir`: the stages it has not finished
+                 reuse_data:bool=False,    # `run_dir` exists with its data prepared (a sweep member): the stages left
+                )->tuple[Path, dict]:
+    "Execute the pipeline notebooks into a run folder with papermill; returns the folder and its metrics"
+    existing = resume or reuse_data
+    rd = Path(run_dir) if existing else start_run(cfg, run_dir, base=base)
     with RunLock(rd) as lock, signals_interrupt(first=stop_children), _runner_env(rd):
         if lock.took_over:
             print(f"taking over {rd} from its dead owner ({_describe(lock.took_over)})", flush=True)
@@ -258,7 +265,7 @@ def run_pipeline(cfg:RunConfig, run_dir=None, log_output:bool=False, base=None, 
             update_metrics(rd, status='running', resumed=utc_stamp(), error=None)
         t0 = time.time()
         status, err = 'failed', None
-        stages = _stages_left(rd) if resume else list(PIPELINE)
+        stages = _stages_left(rd) if existing else list(PIPELINE)
         try:
             with live_sync(rd):   # MLflow sees the run as it trains, from this process
                 _execute(rd, stages, log_output)
@@ -339,6 +346,15 @@ def _parser():
     p.add_argument('-v', '--verbose', action='store_true')
     p = sub.add_parser('runs', help='list the runs with their status (a killed run shows as dead), metric and verdict')
     p.add_argument('--runs-dir', help='the folder of runs (default: $FINETUNE_NB_RUNS, else runs/ here)')
+    p = sub.add_parser('sweep', help='run a grid or an Optuna search of members, the data prepared once')
+    p.add_argument('config', nargs='?', help="preset YAML; its sweep: section gives the grid or the search")
+    p.add_argument('-p', '--param', action='append', default=[], metavar='KEY=VALUE', help='override for every member')
+    p.add_argument('--grid', action='append', default=[], metavar='KEY=A,B', help='values of a field (repeatable)')
+    p.add_argument('--trials', type=int, default=0, help='Optuna trials (TPE, pruned on validation loss)')
+    p.add_argument('--search', action='append', default=[], metavar='KEY=LOW:HIGH[:log]|KEY=A,B', help='a range to search')
+    p.add_argument('--name', default='', help="the sweep's name (default: the sweep: section's, else 'sweep')")
+    p.add_argument('--resume', metavar='SWEEP_DIR', help='continue a sweep: finished members are skipped')
+    p.add_argument('--runs-dir', help='where the sweep folder and its members go (default: as for run)')
     p = sub.add_parser('data-report', help="audit a data file against the playbook's checklist, without training")
     p.add_argument('data', help='data file, save_to_disk folder, hf:<name> or builtin:<name>')
     p.add_argument('-c', '--config', help='preset YAML for the model, max_len, split and format (default: the defaults)')
@@ -400,10 +416,23 @@ def _runs(args)->int:
     print(runs_table(list_runs(args.runs_dir)))
     return 0
 
+def _sweep(args)->int:
+    from finetune_nb.sweep import load_spec, run_sweep
+    if args.runs_dir:
+        os.environ['FINETUNE_NB_RUNS'] = str(Path(args.runs_dir).resolve())
+    if args.resume:
+        sweep_dir, best = run_sweep(resume_dir=args.resume)
+    else:
+        spec = load_spec(args.config or '', args.param, args.grid, args.trials, args.search, args.name)
+        sweep_dir, best = run_sweep(spec)
+    print((sweep_dir/'summary.md').read_text())
+    print(f"sweep folder: {sweep_dir}")
+    return 0 if best else 1
+
 def main(argv=None):
     from finetune_nb.data import DataError
     args = _parser().parse_args(argv)
-    commands = dict(run=_run, config=_run, resume=_resume, runs=_runs, **{'data-report': data_report})
+    commands = dict(run=_run, config=_run, resume=_resume, runs=_runs, sweep=_sweep, **{'data-report': data_report})
     try:
         return commands[args.cmd](args)
     except (ConfigError, FileNotFoundError, DataError, RunBusy, RunFolderError) as e:

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from .config import RunConfig
 from .models import load_model, resolve_precision, device
 from .data import tokenize_chat
-from .lifecycle import hold_run, check_finite
+from .lifecycle import hold_run, check_finite, check_stop
 from dataclasses import replace
 
 # %% auto #0
@@ -24,7 +24,7 @@ __all__ = ['SWIGLU_MLPS', 'PAD_MULTIPLE', 'EAGER_MAX_LEN', 'ACT_BYTES', 'ATT_BYT
            'length_batches', 'lr_at', 'pack_rows', 'pack', 'collate_packed', 'padding_waste', 'uses_packing',
            'peak_memory_mb', 'heldout_loss', 'SaveError', 'save_checkpoint', 'save_final', 'checkpoint_path',
            'load_checkpoint', 'process_rss_mb', 'matmul_tflops', 'estimate', 'check_fits', 'checkpointing', 'train',
-           'train_run', 'plot_loss', 'live_loss']
+           'heldout_split', 'train_run', 'plot_loss', 'live_loss']
 
 # %% ../nbs/03_train.ipynb #df9476c0
 def lora_config(cfg:RunConfig)->LoraConfig:
@@ -582,6 +582,7 @@ def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, pro
             if el < best['loss'] - 1e-4: best |= dict(loss=el, step=step + 1, state=_trainable_state(model), bad=0)
             else: best['bad'] += 1
             rec = dict(eval_loss=round(el, 5))
+            check_stop(run_dir, step + 1)   # a sweep's pruner asks through this file, after the eval it judged
             stopped_early = bool(cfg.early_stopping_patience) and best['bad'] >= cfg.early_stopping_patience
         if step % cfg.log_every == 0 or step == total - 1 or rec or stopped_early:
             now = time.time(); win_tok = int(acc.reduce(torch.tensor(win_tok, device=acc.device), 'sum')) if W > 1 else win_tok; seen += win_tok
@@ -624,11 +625,16 @@ def train(cfg:RunConfig, model, tok, train_exs:list, eval_exs:list, run_dir, pro
 # %% ../nbs/03_train.ipynb #db03eae0
 from .data import read_jsonl
 
+def heldout_split(run_dir)->str:
+    "The split training's held-out loss (and early stopping) uses: `valid` when the run has one (sweeps), else `eval`"
+    return 'valid' if (Path(run_dir)/'data'/'valid.jsonl').exists() else 'eval'
+
 def train_run(cfg:RunConfig, tok, run_dir, progress:bool=True, on_step=None)->dict:
     "Train on the split that the data stage wrote into `run_dir`, owning the folder while it trains"
     run_dir = Path(run_dir)
     train_exs = [tokenize_chat(tok, r['messages'], cfg.train_on) for r in read_jsonl(run_dir/'data'/'train.jsonl')]
-    eval_exs = [tokenize_chat(tok, r['messages'], cfg.train_on) for r in read_jsonl(run_dir/'data'/'eval.jsonl')]
+    heldout = heldout_split(run_dir)
+    eval_exs = [tokenize_chat(tok, r['messages'], cfg.train_on) for r in read_jsonl(run_dir/'data'/f'{heldout}.jsonl')]
     lens, labs = [len(e['input_ids']) for e in train_exs], [sum(l != -100 for l in e['labels']) for e in train_exs]
     ckpt, why = checkpointing(cfg, lens, labs)                    # decided once, before the model is loaded
     if cfg.grad_checkpointing == 'auto': print(why); cfg = replace(cfg, grad_checkpointing='on' if ckpt else 'off')
@@ -637,7 +643,7 @@ def train_run(cfg:RunConfig, tok, run_dir, progress:bool=True, on_step=None)->di
     for w in check_fits(est): print('WARNING:', w)
     with hold_run(run_dir):   # one trainer per run folder, whoever started it
         s = train(cfg, build_model(cfg), tok, train_exs, eval_exs, run_dir, progress=progress, on_step=on_step)
-    return s | dict(estimate_peak_mb=est['memory_mb']['peak'], estimate_time_s=est['time_s'])
+    return s | dict(estimate_peak_mb=est['memory_mb']['peak'], estimate_time_s=est['time_s'], eval_loss_split=heldout)
 
 def plot_loss(log_path, path=None):
     "Training loss per logged step"
