@@ -15,7 +15,8 @@ class BuildWithPipelines(build_py):
     "Ship the pipeline notebooks (nbs/pipeline_*.ipynb) and the presets (configs/*.yaml) inside the package"
     def run(self):
         super().run()
-        for pattern, folder in (('nbs/pipeline_*.ipynb', 'pipelines'), ('configs/*.yaml', 'presets')):
+        for pattern, folder in (('nbs/pipeline_*.ipynb', 'pipelines'), ('nbs/compare.ipynb', 'pipelines'),
+                                ('configs/*.yaml', 'presets')):
             dest = os.path.join(self.build_lib, cfg['lib_name'], folder)
             os.makedirs(dest, exist_ok=True)
             for src in glob.glob(pattern):

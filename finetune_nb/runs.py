@@ -355,6 +355,16 @@ def _parser():
     p.add_argument('--name', default='', help="the sweep's name (default: the sweep: section's, else 'sweep')")
     p.add_argument('--resume', metavar='SWEEP_DIR', help='continue a sweep: finished members are skipped')
     p.add_argument('--runs-dir', help='where the sweep folder and its members go (default: as for run)')
+    p = sub.add_parser('compare', help='compare runs: config diff, paired metrics on the same held-out examples, losses')
+    p.add_argument('run_dirs', nargs='+', help='run folders; the first is the reference')
+    p.add_argument('--runs-dir', help='where the comparison folder goes (default: as for run)')
+    p = sub.add_parser('register', help="register a finished run's model in MLflow's model registry")
+    p.add_argument('run_dir', help='the run folder')
+    p.add_argument('--name', required=True, help='the registered model name')
+    p.add_argument('--alias', help='an alias for the new version (e.g. champion)')
+    p.add_argument('--force', action='store_true', help='register a failed, unfinished or prefer-prompting run anyway')
+    p = sub.add_parser('models', help='list the registered models: names, versions, aliases')
+    p.add_argument('--runs-dir', help='the runs folder whose registry to list (default: as for run)')
     p = sub.add_parser('data-report', help="audit a data file against the playbook's checklist, without training")
     p.add_argument('data', help='data file, save_to_disk folder, hf:<name> or builtin:<name>')
     p.add_argument('-c', '--config', help='preset YAML for the model, max_len, split and format (default: the defaults)')
@@ -429,10 +439,36 @@ def _sweep(args)->int:
     print(f"sweep folder: {sweep_dir}")
     return 0 if best else 1
 
+def _compare(args)->int:
+    from finetune_nb.compare import compare_folder
+    if args.runs_dir:
+        os.environ['FINETUNE_NB_RUNS'] = str(Path(args.runs_dir).resolve())
+    out = compare_folder(args.run_dirs)
+    print((out/'comparison.md').read_text())
+    print(f"comparison folder: {out}")
+    return 0
+
+def _register(args)->int:
+    from finetune_nb.registry import register
+    v = register(args.run_dir, args.name, args.alias, args.force)
+    alias = f" as @{v['alias']}" if v['alias'] else ''
+    print(f"registered {v['name']} version {v['version']}{alias} from {args.run_dir}")
+    print(f"load it with: finetune_nb.load_registered({v['name'] + '/' + str(v['version'])!r})")
+    return 0
+
+def _models(args)->int:
+    from finetune_nb.registry import list_models
+    rows = list_models(Path(args.runs_dir) if args.runs_dir else runs_root())
+    print(f"{'name':<24} {'version':>7}  {'aliases':<16} {'run':<40} verdict")
+    for r in rows:
+        print(f"{r['name']:<24} {r['version']:>7}  {','.join(r['aliases']) or '-':<16} {r['run']:<40} {r['verdict'][:60]}")
+    return 0
+
 def main(argv=None):
     from finetune_nb.data import DataError
     args = _parser().parse_args(argv)
-    commands = dict(run=_run, config=_run, resume=_resume, runs=_runs, sweep=_sweep, **{'data-report': data_report})
+    commands = dict(run=_run, config=_run, resume=_resume, runs=_runs, sweep=_sweep, compare=_compare,
+                    register=_register, models=_models, **{'data-report': data_report})
     try:
         return commands[args.cmd](args)
     except (ConfigError, FileNotFoundError, DataError, RunBusy, RunFolderError) as e:
