@@ -4,7 +4,7 @@
 
 # %% ../nbs/02a_audit.ipynb #3edfd74a
 from __future__ import annotations
-import json, math, os, random, re, time
+import json, math, os, random, re, time, zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,26 +18,28 @@ __all__ = ['REFUSAL_RE', 'shingles', 'jaccard', 'minhashes', 'UnionFind', 'near_
            'check_leakage', 'prompt_template', 'check_diversity', 'check_balance', 'check_split', 'check_format',
            'check_tokens', 'split_groups', 'prepare_data', 'plot_report', 'render_example']
 
-# %% ../nbs/02a_audit.ipynb #3108745a
+# %% ../nbs/02a_audit.ipynb #2b2c3cc6
 def _answer(msgs): return next(m['content'] for m in reversed(msgs) if m['role'] == 'assistant')
 def _prompt(msgs): return '\n'.join(m['content'] for m in msgs if m['role'] != 'assistant')
 def _text(msgs): return '\n'.join(m['content'] for m in msgs)
 
 # %% ../nbs/02a_audit.ipynb #05be2be2
 def shingles(text:str)->set:
-    "Character 4-grams of the normalized text (case, spacing and punctuation ignored), plus word 3-grams from 8 words; only word 3-grams from 30 words"
+    "Character 4-grams of the normalized text (case, spacing and punctuation ignored), and word 3-grams from 8 words"
     t = _norm(re.sub(r'[^\w\s]', ' ', text))
     w = t.split()
-    chars = {t[i:i+4] for i in range(max(1, len(t) - 3))} if len(w) < 30 else set()
-    if len(w) < 8: return chars
+    chars = {t[i:i+4] for i in range(max(1, len(t) - 3))}
+    if len(w) < 8:
+        return chars
     return chars | {' '.join(w[i:i+3]) for i in range(len(w) - 2)}
 
 def jaccard(a:set, b:set)->float: return len(a & b)/max(1, len(a | b))
 
 def minhashes(texts:list, num_perm:int=64)->list:
-    "LeanMinHash signatures of `texts`"
+    "LeanMinHash signatures of `texts` (shingles hashed with CRC-32: fast and the same in every process)"
     from datasketch import MinHash, LeanMinHash
-    return [LeanMinHash(m) for m in MinHash.bulk([[s.encode() for s in shingles(t)] for t in texts], num_perm=num_perm)]
+    sets = [[s.encode() for s in shingles(t)] for t in texts]
+    return [LeanMinHash(m) for m in MinHash.bulk(sets, num_perm=num_perm, hashfunc=zlib.crc32)]
 
 class UnionFind:
     "Disjoint sets over 0..n-1"
@@ -50,7 +52,8 @@ class UnionFind:
     def union(self, a, b): self.p[self.find(a)] = self.find(b)
     def groups(self)->list:
         g = defaultdict(list)
-        for i in range(len(self.p)): g[self.find(i)].append(i)
+        for i in range(len(self.p)):
+            g[self.find(i)].append(i)
         return list(g.values())
 
 # %% ../nbs/02a_audit.ipynb #a71cdde0
@@ -68,22 +71,26 @@ def near_duplicate_pairs(sigs:list,               # MinHash signatures of the ro
     lsh = MinHashLSH(threshold=loose, num_perm=num_perm)
     cache = {}
     def sh(side, i, text):
-        if (side, i) not in cache: cache[side, i] = shingles(text)
+        if (side, i) not in cache:
+            cache[side, i] = shingles(text)
         return cache[side, i]
     def near(j, m, side, k):
-        if not exact: return sigs[j].jaccard(m) >= threshold
-        if sigs[j].jaccard(m) < loose: return False
+        if not exact:
+            return sigs[j].jaccard(m) >= threshold
+        if sigs[j].jaccard(m) < loose:
+            return False
         other = texts[k] if side == 's' else query_texts[k]
         return jaccard(sh('s', j, texts[j]), sh(side, k, other)) >= threshold
     out = []
     for i, m in enumerate(sigs):
-        if query is None: out += [(j, i) for j in lsh.query(m) if near(j, m, 's', i)]
+        if query is None:
+            out += [(j, i) for j in lsh.query(m) if near(j, m, 's', i)]
         lsh.insert(i, m)
-    if query is not None:
-        for k, m in enumerate(query): out += [(j, k) for j in lsh.query(m) if near(j, m, 'q', k)]
+    for k, m in enumerate(query or []):
+        out += [(j, k) for j in lsh.query(m) if near(j, m, 'q', k)]
     return out
 
-# %% ../nbs/02a_audit.ipynb #c0a30355
+# %% ../nbs/02a_audit.ipynb #98b7a59d
 _WORD = re.compile(r'\w+')
 _MARK = '\x02\x03'   # a message's role marker starts with \x02; \x03 ends the row
 
@@ -98,7 +105,7 @@ def _tokens(msgs)->list:
 
 def _grams(toks:list): return zip(toks, toks[1:], toks[2:])
 
-# %% ../nbs/02a_audit.ipynb #758e3aa6
+# %% ../nbs/02a_audit.ipynb #f78ed7f3
 @dataclass
 class SharedText:
     "The word 3-grams that many rows share (an instruction, a system prompt, a fixed prefix or suffix, common labels)"
@@ -119,17 +126,20 @@ class SharedText:
 
     def varying(self, msgs)->str|None:
         "The words of `msgs` that no shared 3-gram covers; None when nothing in the row is shared"
-        if not self.grams: return None
+        if not self.grams:
+            return None
         toks = _tokens(msgs)
         keep = self._keep(toks)
-        if all(keep): return None
+        if all(keep):
+            return None
         return ' '.join(t for t, k in zip(toks, keep) if k and t[0] not in _MARK)
 
     def shown(self, msgs, width:int=160)->str:
         "The text of `msgs` as the comparison reads it: shared stretches as '…', messages separated by ' | '"
         words = [list(_WORD.finditer(m['content'])) for m in msgs]
         toks = []
-        for m, ws in zip(msgs, words): toks += ['\x02' + m['role']] + [w.group().lower() for w in ws]
+        for m, ws in zip(msgs, words):
+            toks += ['\x02' + m['role']] + [w.group().lower() for w in ws]
         keep = iter(self._keep(toks + ['\x03']))
         out = []
         for m, ws in zip(msgs, words):
@@ -140,32 +150,40 @@ class SharedText:
                     start = w.start() if start is None else start
                     end = w.end()
                     continue
-                if start is not None: pieces.append(m['content'][start:end])
+                if start is not None:
+                    pieces.append(m['content'][start:end])
                 start = None
-                if not pieces or pieces[-1] != '…': pieces.append('…')
-            if start is not None: pieces.append(m['content'][start:end])
+                if not pieces or pieces[-1] != '…':
+                    pieces.append('…')
+            if start is not None:
+                pieces.append(m['content'][start:end])
             out.append(' '.join(pieces))
         s = re.sub(r'\s+', ' ', ' | '.join(out))
         return s if len(s) <= width else s[:width - 1] + '…'
 
-# %% ../nbs/02a_audit.ipynb #21e169f7
+# %% ../nbs/02a_audit.ipynb #56b60a7e
 def _runs(toks:list, keep:list)->list:
     "The stretches of shared words of one row: `(role, words)` per stretch"
     out, role, run = [], None, []
     for t, k in zip(toks, keep):
-        if k or t[0] in _MARK:
-            if run: out.append((role, tuple(run)))
-            run = []
-            if t[0] == '\x02': role = t[1:]
-        else: run.append(t)
+        if not k and t[0] not in _MARK:
+            run.append(t)
+            continue
+        if run:
+            out.append((role, tuple(run)))
+        run = []
+        if t[0] == '\x02':
+            role = t[1:]
     return out
 
 def _by_role(toks:list)->dict:
     "The words of one row per role, space-padded for phrase lookups"
     out, role = defaultdict(str), None
     for t in toks:
-        if t[0] in _MARK: role = t[1:]
-        else: out[role] += f' {t}'
+        if t[0] in _MARK:
+            role = t[1:]
+        else:
+            out[role] += f' {t}'
     return {r: w + ' ' for r, w in out.items()}
 
 def _phrases(shared:SharedText, rows:list, toks:list, k:int=5)->list:
@@ -179,13 +197,15 @@ def _phrases(shared:SharedText, rows:list, toks:list, k:int=5)->list:
     out, seen = [], []
     for (role, words), _ in count.most_common(4*k):
         needle = f" {' '.join(words)} "
-        if any(role == r and (needle in s or s in needle) for r, s in seen): continue
+        if any(role == r and (needle in s or s in needle) for r, s in seen):
+            continue
         seen.append((role, needle))
         msg = ' '.join(m['content'] for m in rows[first[role, words]] if m['role'] == role)
         hit = re.search(r'\W+'.join(map(re.escape, words)), msg, re.I)
         share = sum(needle in b.get(role, '') for b in by_role)/len(toks)
         out.append(dict(role=role, text=hit.group() if hit else ' '.join(words), share=round(share, 4)))
-        if len(out) == k: break
+        if len(out) == k:
+            break
     return sorted(out, key=lambda p: -p['share'])
 
 def find_shared(rows:list,          # rows, each a list of messages
@@ -195,12 +215,14 @@ def find_shared(rows:list,          # rows, each a list of messages
                 seed:int=0)->SharedText:
     "The word 3-grams found in at least `frac` of the rows (and `min_rows`), and the stretches of text they make up"
     idx = range(len(rows))
-    if len(rows) > sample: idx = sorted(random.Random(seed).sample(idx, sample))
+    if len(rows) > sample:
+        idx = sorted(random.Random(seed).sample(idx, sample))
     toks = [_tokens(rows[i]) for i in idx]
     df = Counter(g for t in toks for g in set(_grams(t)))
     cut = max(math.ceil(frac*len(toks)), min_rows)
     shared = SharedText({g for g, c in df.items() if c >= cut}, cut, frac, len(toks))
-    if not shared.grams: return shared
+    if not shared.grams:
+        return shared
     keeps = [shared._keep(t) for t in toks]
     n_words = sum(t[0] not in _MARK for ts in toks for t in ts)
     n_out = sum(t[0] not in _MARK and not k for ts, ks in zip(toks, keeps) for t, k in zip(ts, ks))
@@ -208,7 +230,7 @@ def find_shared(rows:list,          # rows, each a list of messages
     shared.phrases = _phrases(shared, [rows[i] for i in idx], toks)
     return shared
 
-# %% ../nbs/02a_audit.ipynb #0fe40d6f
+# %% ../nbs/02a_audit.ipynb #6d6adb32
 @dataclass
 class Compared:
     "What the near-duplicate search reads of some rows: the texts left after removing shared text, and their signatures"
@@ -221,19 +243,19 @@ def compare(rows:list, shared:SharedText, num_perm:int=64)->Compared:
     texts = [shared.varying(r['messages']) or _text(r['messages']) for r in rows]
     return Compared(texts, minhashes(texts, num_perm))
 
-# %% ../nbs/02a_audit.ipynb #691a2600
+# %% ../nbs/02a_audit.ipynb #fba9407c
 def near_clusters(pairs:list)->tuple[list, list]:
-    "Clusters whose members are all near the first (the row with most near neighbours), and links `(row, member)` for rows left out"
+    "Clusters in which every member is near the first (the best-connected row), and `(row, member)` for rows left out"
     nb = defaultdict(set)
     for a, b in pairs:
         nb[a].add(b)
         nb[b].add(a)
     owner, clusters = {}, []
     for c in sorted(nb, key=lambda i: (-len(nb[i]), i)):
-        if c in owner: continue
-        members = [c] + sorted(j for j in nb[c] if j not in owner)
-        if len(members) == 1: continue   # its near neighbours all joined other clusters
-        for j in members: owner[j] = len(clusters)
+        members = [] if c in owner else [c] + sorted(j for j in nb[c] if j not in owner)
+        if len(members) < 2:   # taken already, or its near neighbours all joined other clusters
+            continue
+        owner |= dict.fromkeys(members, len(clusters))
         clusters.append(members)
     left = [(i, min(nb[i])) for i in sorted(nb) if i not in owner]
     return sorted(clusters, key=len, reverse=True), left
@@ -255,19 +277,24 @@ class QualityReport:
         n_rej = s.get('rejected', {}).get('n', 0)
         out = [f"**{v.get('n_train', '?')} train / {v.get('n_eval', '?')} eval examples, {n_rej} quarantined**\n",
                '| check | result |', '|---|---|']
-        for name, sec in s.items():
-            if isinstance(sec, dict) and sec.get('summary'): out.append(f"| {name} | {_cell(sec['summary'])} |")
+        out += [f"| {k} | {_cell(x['summary'])} |" for k, x in s.items() if isinstance(x, dict) and x.get('summary')]
         out += ['', '**Flags**' if self.flags else '**No flags.**']
         out += [f"- {f['severity'].upper()} ({f['check']}): {f['message']}" for f in self.flags]
-        pairs = s.get('leakage', {}).get('pairs', [])
-        if pairs:
-            out += ['', '**Leaked eval rows next to the training rows they match** (shared text shown as …)', '',
-                    '| eval line | eval row | train line | train row | similarity |', '|---|---|---|---|---|']
-            out += [f"| {p['eval_line']} | {_cell(p['eval_text'])} | {p['train_line']} | {_cell(p['train_text'])} "
-                    f"| {p['kind'] if p['kind'] == 'exact' else p['similarity']} |" for p in pairs[:20]]
-            n = s['leakage']['exact'] + s['leakage']['near']
-            if n > 20: out.append(f"\n… and {n - 20} more (the first {len(pairs)} are in data_report.json)")
-        return '\n'.join(out)
+        return '\n'.join(out + self._leak_table())
+    def _leak_table(self)->list:
+        "The leaked eval rows next to the training rows they match"
+        lk = self.sections.get('leakage', {})
+        pairs = lk.get('pairs', [])
+        if not pairs:
+            return []
+        out = ['', '**Leaked eval rows next to the training rows they match** (shared text shown as …)', '',
+               '| eval line | eval row | train line | train row | similarity |', '|---|---|---|---|---|']
+        out += [f"| {p['eval_line']} | {_cell(p['eval_text'])} | {p['train_line']} | {_cell(p['train_text'])} "
+                f"| {p['kind'] if p['kind'] == 'exact' else p['similarity']} |" for p in pairs[:20]]
+        n = lk['exact'] + lk['near']
+        if n > 20:
+            out.append(f"\n… and {n - 20} more (the first {len(pairs)} are in data_report.json)")
+        return out
     def __str__(self): return self._repr_markdown_()
 
 # %% ../nbs/02a_audit.ipynb #c1fad9d3
@@ -278,31 +305,37 @@ def check_volume(rep, n_train, n_eval):
     for w in ws: rep.flag('error' if n_train < 100 else 'warning' if n_train < 500 else 'info', 'volume', w)
 
 # %% ../nbs/02a_audit.ipynb #34446b12
-def check_shared(rep, shared:SharedText):
-    "What the near-duplicate and leakage checks leave out of the comparison: the text that many rows share"
-    ph = shared.phrases
-    if not shared.grams:
-        summary = f"no text shared by {shared.frac:.0%} of rows or more: rows compared whole"
-    else:
-        what = '; '.join(f"the {p['role']} text shared by {p['share']:.0%} of rows: {_clip(p['text'])!r}" for p in ph[:3])
-        more = f" (+{len(ph) - 3} more)" if len(ph) > 3 else ''
-        summary = f"compared after removing {what}{more}; {shared.word_share:.0%} of words left out"
-    rep.sections['shared'] = dict(frac=shared.frac, cut_rows=shared.cut, rows_measured=shared.n_rows,
-                                  n_grams=len(shared.grams), word_share=shared.word_share, phrases=ph, summary=summary)
-
 def _clip(s:str, n:int=100)->str: return s if len(s) <= n else s[:n - 1] + '…'
 
+def check_shared(rep, shared:SharedText):
+    "What the near-duplicate and leakage checks leave out of the comparison: the text that many rows share"
+    by_role = defaultdict(list)
+    for p in shared.phrases:
+        by_role[p['role']].append(p)
+    what = []
+    for role, ps in by_role.items():
+        texts = ', '.join(f"{_clip(p['text'])!r} ({p['share']:.0%})" for p in ps)
+        one = f"the {role} text shared by {ps[0]['share']:.0%} of rows: {_clip(ps[0]['text'])!r}"
+        what.append(one if len(ps) == 1 else f"the {role} texts {texts}")
+    if shared.grams:
+        summary = f"compared after removing {'; '.join(what)}; {shared.word_share:.0%} of the words left out"
+    else:
+        summary = f"no text shared by {shared.frac:.0%} of rows or more: rows compared whole"
+    rep.sections['shared'] = dict(frac=shared.frac, cut_rows=shared.cut, rows_measured=shared.n_rows,
+                                  n_grams=len(shared.grams), word_share=shared.word_share, phrases=shared.phrases,
+                                  summary=summary)
+
 def check_duplicates(rep, rows:list, cmp:Compared, threshold:float, shared:SharedText, n_data:int|None=None):
-    "Near duplicates on what varies, in clusters that can't chain, and conflicting answers; rows past `n_data` are eval rows"
+    "Near duplicates on what varies, in clusters that can't chain, and conflicting answers (rows past `n_data`: eval)"
     pairs = near_duplicate_pairs(cmp.sigs, threshold, texts=cmp.texts)
     clusters, left = near_clusters(pairs)
     n_data = len(rows) if n_data is None else n_data
     def where(c):
         out = dict(lines=[rows[i]['line'] for i in c if i < n_data])
-        if n_data < len(rows): out['eval_lines'] = [rows[i]['line'] for i in c if i >= n_data]
-        return out
+        return out | (dict(eval_lines=[rows[i]['line'] for i in c if i >= n_data]) if n_data < len(rows) else {})
     by_prompt = defaultdict(set)
-    for r in rows: by_prompt[prompt_key(r['messages'])].add(_norm(_answer(r['messages'])))
+    for r in rows:
+        by_prompt[prompt_key(r['messages'])].add(_norm(_answer(r['messages'])))
     conflicts = [p for p, a in by_prompt.items() if len(a) > 1]
     sizes = [len(c) for c in clusters]
     n_near = sum(sizes) - len(sizes)
@@ -320,12 +353,13 @@ def check_duplicates(rep, rows:list, cmp:Compared, threshold:float, shared:Share
                  f"{n_near} near-duplicate rows ({n_near/len(rows):.1%}) in {len(clusters)} clusters, the largest of "
                  f"{sizes[0]} (lines {where(c0)} …: {_clip(shared.shown(rows[c0[0]]['messages']), 60)!r})")
     if conflicts:
-        rep.flag('warning', 'duplicates', f"{len(conflicts)} prompts have conflicting answers, e.g. {conflicts[0][:80]!r}")
+        rep.flag('warning', 'duplicates',
+                 f"{len(conflicts)} prompts have conflicting answers, e.g. {conflicts[0][:80]!r}")
     return clusters, left
 
 # %% ../nbs/02a_audit.ipynb #13c5f6d6
 def check_leakage(rep, train:list, ev:list, tr:Compared, evc:Compared, threshold:float, shared:SharedText):
-    "Eval rows whose prompt or text is also in train, or whose varying text nearly equals a training row's: every pair shown"
+    "Eval rows whose prompt or text is in train, or whose varying text nearly equals a training row's: every pair shown"
     first = {}
     for j, r in enumerate(train):
         first.setdefault(prompt_key(r['messages']), j)
@@ -333,25 +367,27 @@ def check_leakage(rep, train:list, ev:list, tr:Compared, evc:Compared, threshold
     match = {}   # eval index -> (train index, similarity, kind)
     for k, r in enumerate(ev):
         j = first.get(prompt_key(r['messages']), first.get(_norm(_text(r['messages']))))
-        if j is not None: match[k] = (j, 1.0, 'exact')
+        if j is not None:
+            match[k] = (j, 1.0, 'exact')
     for j, k in near_duplicate_pairs(tr.sigs, threshold, query=evc.sigs, texts=tr.texts, query_texts=evc.texts):
-        if k in match and match[k][2] == 'exact': continue
         sim = jaccard(shingles(tr.texts[j]), shingles(evc.texts[k]))
-        if k not in match or sim > match[k][1]: match[k] = (j, sim, 'near')
+        if k not in match or (match[k][2] == 'near' and sim > match[k][1]):
+            match[k] = (j, sim, 'near')
     order = sorted(match, key=lambda k: (match[k][2], ev[k]['line']))
     pairs = [dict(kind=match[k][2], similarity=round(match[k][1], 3), eval_line=ev[k]['line'],
                   train_line=train[match[k][0]]['line'], eval_text=shared.shown(ev[k]['messages']),
                   train_text=shared.shown(train[match[k][0]]['messages'])) for k in order[:200]]
     exact = sorted(ev[k]['line'] for k in match if match[k][2] == 'exact')
     near = sorted(ev[k]['line'] for k in match if match[k][2] == 'near')
+    summary = f"{len(exact)} eval rows exactly and {len(near)} nearly in train (on what varies)"
     rep.sections['leakage'] = dict(exact=len(exact), near=len(near), exact_lines=exact[:20], near_lines=near[:20],
-                                   pairs=pairs, threshold=threshold,
-                                   summary=f"{len(exact)} eval rows exactly and {len(near)} nearly in train (on what varies)")
+                                   pairs=pairs, threshold=threshold, summary=summary)
     if match:
         p = pairs[0]
         rep.flag('error', 'leakage', f"{len(match)} of {len(ev)} eval rows leak from train (exact: {len(exact)}, near: "
                  f"{len(near)}), e.g. eval line {p['eval_line']} {_clip(p['eval_text'], 60)!r} ≈ train line "
-                 f"{p['train_line']} {_clip(p['train_text'], 60)!r} (all pairs below); their scores measure memory, not skill")
+                 f"{p['train_line']} {_clip(p['train_text'], 60)!r} (all pairs below); their scores measure memory, "
+                 "not skill")
 
 # %% ../nbs/02a_audit.ipynb #bbe5a54e
 _TEMPLATE_RE = re.compile(r'"[^"]*"|\'[^\']*\'|\d+(?:[.,]\d+)*')
@@ -378,11 +414,13 @@ def check_diversity(rep, rows, k:int=10):
 
 # %% ../nbs/02a_audit.ipynb #d1878aed
 def _strata(rows:list, labels=None)->tuple:
-    "The field to balance and stratify on and its value per row: the category, or the answer when answers are a few labels"
+    "The field to balance and stratify on, and its value per row: the category, or the answer of a labelled task"
     from finetune_nb.evaluate import detect_labels
-    if any('category' in r for r in rows): return 'category', [r.get('category', '(none)') for r in rows]
+    if any('category' in r for r in rows):
+        return 'category', [r.get('category', '(none)') for r in rows]
     answers = [_answer(r['messages']) for r in rows]
-    if not (labels or detect_labels(answers)): return None, None
+    if not (labels or detect_labels(answers)):
+        return None, None
     return 'answer label', [_norm(a) for a in answers]
 
 def check_balance(rep, rows, labels=None):
@@ -397,8 +435,10 @@ def check_balance(rep, rows, labels=None):
     rep.sections['balance'] = dict(field=field_, counts=dict(c.most_common(50)), top=top, top_share=round(share, 4),
                                    summary=f"{len(c)} values of {field_}; most common {top!r} is {share:.0%}")
     if share >= 0.9 and len(c) > 1:
-        rep.flag('warning', 'balance', f"{share:.0%} of rows are {field_} {top!r}: the model will learn the majority, not the task")
-    elif share >= 0.9: rep.flag('info', 'balance', f"every row has {field_} {top!r}")
+        rep.flag('warning', 'balance', f"{share:.0%} of rows are {field_} {top!r}: the model will learn the majority, "
+                                       "not the task")
+    elif share >= 0.9:
+        rep.flag('info', 'balance', f"every row has {field_} {top!r}")
 
 def check_split(rep, train:list, ev:list):
     "The category (or label) shares realized on both sides of the split"
@@ -416,7 +456,7 @@ def check_split(rep, train:list, ev:list):
     if gap >= 0.1 and len(ev) >= 20:
         v = max(shares, key=lambda v: abs(shares[v]['train'] - shares[v]['eval']))
         rep.flag('warning', 'split', f"{field_} {v!r} is {shares[v]['train']:.0%} of train but {shares[v]['eval']:.0%} "
-                                     f"of eval: eval scores won't reflect the training mix")
+                                     "of eval: eval scores won't reflect the training mix")
 
 # %% ../nbs/02a_audit.ipynb #0535cee7
 REFUSAL_RE = re.compile(r"\b(i'?m sorry|i apologi[sz]e|i can(?:not|'t) (?:help|assist|do)|as an ai\b|i am unable|i'm unable)", re.I)
@@ -457,14 +497,15 @@ def split_groups(rows:list, eval_frac:float, seed:int=0, near_pairs=(), strata=N
     uf = UnionFind(len(rows))
     first = {}
     for i, r in enumerate(rows):
-        k = prompt_key(r['messages'])
-        if k in first: uf.union(i, first[k])
-        else: first[k] = i
-    for a, b in near_pairs: uf.union(a, b)
+        j = first.setdefault(prompt_key(r['messages']), i)
+        uf.union(i, j)
+    for a, b in near_pairs:
+        uf.union(a, b)
     groups = sorted((sorted(g) for g in uf.groups()), key=lambda g: g[0])
     strata = strata or ['all']*len(rows)
     by_stratum = defaultdict(list)
-    for g in groups: by_stratum[Counter(strata[i] for i in g).most_common(1)[0][0]].append(g)
+    for g in groups:
+        by_stratum[Counter(strata[i] for i in g).most_common(1)[0][0]].append(g)
     rng = random.Random(seed)
     ev, tr = [], []
     for s in sorted(by_stratum):
@@ -473,10 +514,9 @@ def split_groups(rows:list, eval_frac:float, seed:int=0, near_pairs=(), strata=N
         want = round(sum(map(len, gs))*eval_frac)
         got = 0
         for g in gs:
-            if 2*got + len(g) <= 2*want:   # a group goes to eval when it brings eval closer to its share
-                ev += g
-                got += len(g)
-            else: tr += g
+            take = 2*got + len(g) <= 2*want   # a group goes to eval when it brings eval closer to its share
+            (ev if take else tr).extend(g)
+            got += len(g) if take else 0
     return [rows[i] for i in sorted(tr)], [rows[i] for i in sorted(ev)]
 
 # %% ../nbs/02a_audit.ipynb #ce64366f
@@ -520,7 +560,7 @@ def prepare_data(cfg, tok, run_dir=None)->QualityReport:
     if cfg.eval_path:
         ev_rows, ev_rej = load_chat(resolve_data(cfg.eval_path), cfg.data_format, cfg.category_field)
         rejects += ev_rej
-    n_load_rej = len(rejects)   # rows that failed to parse or validate (the rows counted below are the ones that loaded)
+    n_load_rej = len(rejects)   # rows that failed to parse or validate (the rows counted below are those that loaded)
     rows, dup = _dedup(rows, src)
     rejects += dup
     t = time.time()
@@ -569,7 +609,7 @@ def prepare_data(cfg, tok, run_dir=None)->QualityReport:
     top = ', '.join(f'{k} ({v})' for k, v in reasons.most_common(4)) or 'none'
     rej = dict(n=len(rejects), reasons=dict(reasons.most_common()), summary=f"{len(rejects)} rows quarantined: {top}")
     rep.sections = head | dict(volume=rep.sections.pop('volume'), rejected=rej) | rep.sections
-    if run_dir is not None:   # the rejects and the report are written even when the gate fails; the split only when it passes
+    if run_dir is not None:   # the rejects and the report are written even when the gate fails; the split if it passes
         run_dir = Path(run_dir)
         _write_jsonl(run_dir/'rejected.jsonl', rejects)
         (run_dir/'data_report.json').write_text(json.dumps(rep.to_dict(), indent=2, default=str))
@@ -578,7 +618,8 @@ def prepare_data(cfg, tok, run_dir=None)->QualityReport:
         see = f"; see {run_dir/'rejected.jsonl'}" if run_dir else ''
         raise DataError(f"{len(rejects)} of {n_all} rows ({len(rejects)/n_all:.0%}) were quarantined, more than "
                         f"max_reject_frac={cfg.max_reject_frac}{see}. First ones:\n{first}")
-    if not tr or not ev: raise DataError(f"Need training and eval examples, got {len(tr)} train and {len(ev)} eval from {src}")
+    if not tr or not ev:
+        raise DataError(f"Need training and eval examples, got {len(tr)} train and {len(ev)} eval from {src}")
     if run_dir is not None:
         _write_jsonl(run_dir/'data'/'train.jsonl', tr)
         _write_jsonl(run_dir/'data'/'eval.jsonl', ev)
