@@ -18,7 +18,7 @@ __all__ = ['REFUSAL_RE', 'shingles', 'jaccard', 'minhashes', 'UnionFind', 'near_
            'check_leakage', 'prompt_template', 'check_diversity', 'check_balance', 'check_split', 'check_format',
            'check_tokens', 'split_groups', 'prepare_data', 'plot_report', 'render_example']
 
-# %% ../nbs/02a_audit.ipynb #2b2c3cc6
+# %% ../nbs/02a_audit.ipynb #1443b9ea
 def _answer(msgs): return next(m['content'] for m in reversed(msgs) if m['role'] == 'assistant')
 def _prompt(msgs): return '\n'.join(m['content'] for m in msgs if m['role'] != 'assistant')
 def _text(msgs): return '\n'.join(m['content'] for m in msgs)
@@ -90,7 +90,7 @@ def near_duplicate_pairs(sigs:list,               # MinHash signatures of the ro
         out += [(j, k) for j in lsh.query(m) if near(j, m, 'q', k)]
     return out
 
-# %% ../nbs/02a_audit.ipynb #98b7a59d
+# %% ../nbs/02a_audit.ipynb #f774491e
 _WORD = re.compile(r'\w+')
 _MARK = '\x02\x03'   # a message's role marker starts with \x02; \x03 ends the row
 
@@ -105,7 +105,7 @@ def _tokens(msgs)->list:
 
 def _grams(toks:list): return zip(toks, toks[1:], toks[2:])
 
-# %% ../nbs/02a_audit.ipynb #f78ed7f3
+# %% ../nbs/02a_audit.ipynb #57186f72
 @dataclass
 class SharedText:
     "The word 3-grams that many rows share (an instruction, a system prompt, a fixed prefix or suffix, common labels)"
@@ -161,7 +161,7 @@ class SharedText:
         s = re.sub(r'\s+', ' ', ' | '.join(out))
         return s if len(s) <= width else s[:width - 1] + '…'
 
-# %% ../nbs/02a_audit.ipynb #56b60a7e
+# %% ../nbs/02a_audit.ipynb #6de90032
 def _runs(toks:list, keep:list)->list:
     "The stretches of shared words of one row: `(role, words)` per stretch"
     out, role, run = [], None, []
@@ -230,7 +230,7 @@ def find_shared(rows:list,          # rows, each a list of messages
     shared.phrases = _phrases(shared, [rows[i] for i in idx], toks)
     return shared
 
-# %% ../nbs/02a_audit.ipynb #6d6adb32
+# %% ../nbs/02a_audit.ipynb #2b2a7135
 @dataclass
 class Compared:
     "What the near-duplicate search reads of some rows: the texts left after removing shared text, and their signatures"
@@ -243,7 +243,7 @@ def compare(rows:list, shared:SharedText, num_perm:int=64)->Compared:
     texts = [shared.varying(r['messages']) or _text(r['messages']) for r in rows]
     return Compared(texts, minhashes(texts, num_perm))
 
-# %% ../nbs/02a_audit.ipynb #fba9407c
+# %% ../nbs/02a_audit.ipynb #e2902a10
 def near_clusters(pairs:list)->tuple[list, list]:
     "Clusters in which every member is near the first (the best-connected row), and `(row, member)` for rows left out"
     nb = defaultdict(set)
@@ -299,10 +299,12 @@ class QualityReport:
 
 # %% ../nbs/02a_audit.ipynb #c1fad9d3
 def check_volume(rep, n_train, n_eval):
-    ws = volume_warnings(n_train)
+    "Training set size against the healthy 500-5,000 range"
     status = 'anti-pattern' if n_train < 100 else 'low' if n_train < 500 else 'high' if n_train > 5000 else 'healthy'
-    rep.sections['volume'] = dict(n_train=n_train, n_eval=n_eval, status=status, summary=f"{n_train} training examples: {status} (healthy: 500-5,000)")
-    for w in ws: rep.flag('error' if n_train < 100 else 'warning' if n_train < 500 else 'info', 'volume', w)
+    rep.sections['volume'] = dict(n_train=n_train, n_eval=n_eval, status=status,
+                                  summary=f"{n_train} training examples: {status} (healthy: 500-5,000)")
+    for w in volume_warnings(n_train):
+        rep.flag('error' if n_train < 100 else 'warning' if n_train < 500 else 'info', 'volume', w)
 
 # %% ../nbs/02a_audit.ipynb #34446b12
 def _clip(s:str, n:int=100)->str: return s if len(s) <= n else s[:n - 1] + '…'
@@ -399,18 +401,22 @@ def prompt_template(p:str)->str:
 def check_diversity(rep, rows, k:int=10):
     "Distinct n-gram ratios of prompts, share of the k most common prompts, and the most repeated templates"
     words = [_norm(_prompt(r['messages'])).split() for r in rows]
-    uni = [w for ws in words for w in ws]; bi = [tuple(ws[i:i+2]) for ws in words for i in range(len(ws) - 1)]
+    uni = [w for ws in words for w in ws]
+    bi = [tuple(ws[i:i+2]) for ws in words for i in range(len(ws) - 1)]
     d1, d2 = len(set(uni))/max(1, len(uni)), len(set(bi))/max(1, len(bi))
     prompts = Counter(prompt_key(r['messages']) for r in rows)
     topk = sum(c for _, c in prompts.most_common(k))/max(1, len(rows))
     tmpl = Counter(prompt_template(_prompt(r['messages'])) for r in rows)
     top_t = [dict(template=t, share=round(c/len(rows), 4)) for t, c in tmpl.most_common(5)]
-    rep.sections['diversity'] = dict(distinct_1=round(d1, 4), distinct_2=round(d2, 4), top_k=k, top_k_prompt_share=round(topk, 4),
-        n_templates=len(tmpl), top_templates=top_t,
-        summary=f"distinct-1 {d1:.3f}, distinct-2 {d2:.3f}; top {k} prompts {topk:.1%} of rows; {len(tmpl)} prompt templates")
-    if topk > 0.5 and len(rows) > 2*k: rep.flag('warning', 'diversity', f"the {k} most common prompts make up {topk:.0%} of the rows")
+    rep.sections['diversity'] = dict(distinct_1=round(d1, 4), distinct_2=round(d2, 4), top_k=k,
+        top_k_prompt_share=round(topk, 4), n_templates=len(tmpl), top_templates=top_t,
+        summary=f"distinct-1 {d1:.3f}, distinct-2 {d2:.3f}; top {k} prompts {topk:.1%} of rows; "
+                f"{len(tmpl)} prompt templates")
+    if topk > 0.5 and len(rows) > 2*k:
+        rep.flag('warning', 'diversity', f"the {k} most common prompts make up {topk:.0%} of the rows")
     if top_t and top_t[0]['share'] > 0.9 and len(rows) >= 20:
-        rep.flag('info', 'diversity', f"{top_t[0]['share']:.0%} of prompts follow one template ({top_t[0]['template'][:60]!r}): fine for a narrow task, a risk for a general one")
+        rep.flag('info', 'diversity', f"{top_t[0]['share']:.0%} of prompts follow one template "
+                 f"({top_t[0]['template'][:60]!r}): fine for a narrow task, a risk for a general one")
 
 # %% ../nbs/02a_audit.ipynb #d1878aed
 def _strata(rows:list, labels=None)->tuple:
@@ -459,37 +465,50 @@ def check_split(rep, train:list, ev:list):
                                      "of eval: eval scores won't reflect the training mix")
 
 # %% ../nbs/02a_audit.ipynb #0535cee7
-REFUSAL_RE = re.compile(r"\b(i'?m sorry|i apologi[sz]e|i can(?:not|'t) (?:help|assist|do)|as an ai\b|i am unable|i'm unable)", re.I)
+REFUSAL_RE = re.compile(r"\b(i'?m sorry|i apologi[sz]e|i can(?:not|'t) (?:help|assist|do)|as an ai\b|i am unable|"
+                        r"i'm unable)", re.I)
 
 def check_format(rep, rows):
     "Answer format consistency: JSON share and validity, length spread, refusals and very short answers"
     from finetune_nb.evaluate import parse_json
-    ans = [_answer(r['messages']) for r in rows]; n = max(1, len(ans))
-    looks = [a for a in ans if a.lstrip()[:1] in '{['];
+    ans = [_answer(r['messages']) for r in rows]
+    n = max(1, len(ans))
+    looks = [a for a in ans if a.lstrip()[:1] in '{[']
     valid = sum(isinstance(parse_json(a), (dict, list)) for a in looks)
     lens = np.array([len(a) for a in ans]) if ans else np.zeros(1)
     refusals = [r['line'] for r, a in zip(rows, ans) if REFUSAL_RE.search(a)]
     short = sum(len(a.strip()) <= 1 for a in ans)
     p10, p50, p90 = np.percentile(lens, [10, 50, 90]).round(1).tolist()
-    rep.sections['format'] = dict(json_share=round(len(looks)/n, 4), json_valid_share=round(valid/max(1, len(looks)), 4),
+    valid_txt = f" ({valid/max(1, len(looks)):.0%} valid)" if looks else ''
+    rep.sections['format'] = dict(json_share=round(len(looks)/n, 4),
+        json_valid_share=round(valid/max(1, len(looks)), 4),
         answer_chars=dict(p10=p10, p50=p50, p90=p90, cv=round(float(lens.std()/max(lens.mean(), 1e-9)), 3)),
         refusal_share=round(len(refusals)/n, 4), refusal_lines=refusals[:20], very_short_share=round(short/n, 4),
-        summary=f"answers {p50:.0f} chars median (p10 {p10:.0f}, p90 {p90:.0f}); JSON {len(looks)/n:.0%}"
-                + (f" ({valid/max(1, len(looks)):.0%} valid)" if looks else '') + f"; refusals {len(refusals)/n:.1%}")
-    if len(looks) >= 0.5*n and valid < 0.95*len(looks): rep.flag('warning', 'format', f"{len(looks) - valid} of {len(looks)} JSON-looking answers don't parse")
-    if 0 < len(looks) < 0.5*n and len(looks) > 0.05*n: rep.flag('warning', 'format', f"answers mix formats: {len(looks)/n:.0%} look like JSON, the rest don't")
-    if len(refusals) > 0.02*n: rep.flag('warning', 'format', f"{len(refusals)/n:.1%} of answers are refusals (lines {refusals[:5]} …): the model will learn to refuse")
+        summary=f"answers {p50:.0f} chars median (p10 {p10:.0f}, p90 {p90:.0f}); JSON {len(looks)/n:.0%}{valid_txt}; "
+                f"refusals {len(refusals)/n:.1%}")
+    if len(looks) >= 0.5*n and valid < 0.95*len(looks):
+        rep.flag('warning', 'format', f"{len(looks) - valid} of {len(looks)} JSON-looking answers don't parse")
+    if 0 < len(looks) < 0.5*n and len(looks) > 0.05*n:
+        rep.flag('warning', 'format', f"answers mix formats: {len(looks)/n:.0%} look like JSON, the rest don't")
+    if len(refusals) > 0.02*n:
+        rep.flag('warning', 'format', f"{len(refusals)/n:.1%} of answers are refusals (lines {refusals[:5]} …): "
+                                      "the model will learn to refuse")
 
 # %% ../nbs/02a_audit.ipynb #075c3be5
 def check_tokens(rep, lens, trained, max_len, n_too_long):
+    "Token-length percentiles and histogram under the chat template, and the share of tokens trained on"
     q = np.percentile(lens, [50, 90, 99]).round(1).tolist() if lens else [0, 0, 0]
     counts, edges = np.histogram(lens or [0], bins=40)
-    rep.sections['tokens'] = dict(p50=q[0], p90=q[1], p99=q[2], max=int(max(lens, default=0)), max_len=max_len, over_max_len=n_too_long,
+    top = max(lens, default=0)
+    share = sum(trained)/max(1, sum(lens))
+    rep.sections['tokens'] = dict(p50=q[0], p90=q[1], p99=q[2], max=int(top), max_len=max_len, over_max_len=n_too_long,
         histogram=dict(counts=counts.tolist(), edges=edges.round(1).tolist()),
-        trained_token_share=round(sum(trained)/max(1, sum(lens)), 4), total_tokens=int(sum(lens)),
-        summary=f"p50 {q[0]:.0f}, p90 {q[1]:.0f}, p99 {q[2]:.0f}, max {max(lens, default=0)} tokens (max_len {max_len}); "
-                f"{sum(trained)/max(1, sum(lens)):.0%} of tokens trained on; {n_too_long} over max_len quarantined")
-    if n_too_long: rep.flag('info', 'tokens', f"{n_too_long} examples longer than max_len={max_len} were quarantined, not truncated")
+        trained_token_share=round(share, 4), total_tokens=int(sum(lens)),
+        summary=f"p50 {q[0]:.0f}, p90 {q[1]:.0f}, p99 {q[2]:.0f}, max {top} tokens (max_len {max_len}); "
+                f"{share:.0%} of tokens trained on; {n_too_long} over max_len quarantined")
+    if n_too_long:
+        rep.flag('info', 'tokens',
+                 f"{n_too_long} examples longer than max_len={max_len} were quarantined, not truncated")
 
 # %% ../nbs/02a_audit.ipynb #f372bac2
 def split_groups(rows:list, eval_frac:float, seed:int=0, near_pairs=(), strata=None)->tuple[list, list]:
@@ -521,7 +540,8 @@ def split_groups(rows:list, eval_frac:float, seed:int=0, near_pairs=(), strata=N
 
 # %% ../nbs/02a_audit.ipynb #ce64366f
 def _count(tok, msgs, train_on):
-    ex = tokenize_chat(tok, msgs, train_on); return len(ex['input_ids']), sum(l != -100 for l in ex['labels'])
+    ex = tokenize_chat(tok, msgs, train_on)
+    return len(ex['input_ids']), sum(l != -100 for l in ex['labels'])
 
 def _lengths(tok, rows, train_on='all', num_proc=1):
     "Tokens and trained tokens per row under the chat template; with `num_proc` > 1 through `datasets.map` in parallel"
@@ -540,8 +560,12 @@ def _dedup(rows, src):
     seen, keep, rej = {}, [], []
     for r in rows:
         k = _norm(_text(r['messages']))
-        if k in seen: rej.append(dict(source=str(src), line=r['line'], reason=f"exact duplicate of line {seen[k]}", raw=json.dumps({'messages': r['messages']})))
-        else: seen[k] = r['line']; keep.append(r)
+        if k in seen:
+            rej.append(dict(source=str(src), line=r['line'], reason=f"exact duplicate of line {seen[k]}",
+                            raw=json.dumps({'messages': r['messages']})))
+            continue
+        seen[k] = r['line']
+        keep.append(r)
     return keep, rej
 
 # %% ../nbs/02a_audit.ipynb #da4c48ff
@@ -629,24 +653,39 @@ def prepare_data(cfg, tok, run_dir=None)->QualityReport:
 def plot_report(rep:QualityReport, path=None):
     "Length histogram (with max_len), balance bars and duplicate cluster sizes"
     import matplotlib.pyplot as plt
-    s = rep.sections; fig, axs = plt.subplots(1, 3, figsize=(13, 3.2)); h = s['tokens']['histogram']
+    s = rep.sections
+    fig, axs = plt.subplots(1, 3, figsize=(13, 3.2))
+    h = s['tokens']['histogram']
     axs[0].stairs(h['counts'], h['edges'], fill=True)
     axs[0].axvline(s['tokens']['max_len'], color='red', ls='--', label=f"max_len {s['tokens']['max_len']}")
-    axs[0].set_title('tokens per example'); axs[0].legend(fontsize=8)
+    axs[0].set_title('tokens per example')
+    axs[0].legend(fontsize=8)
     b = s.get('balance', {})
-    if b.get('counts'): ks = list(b['counts'])[:15]; axs[1].barh(ks[::-1], [b['counts'][k] for k in ks][::-1]); axs[1].set_title(f"balance: {b['field']}")
-    else: axs[1].text(.5, .5, 'no category or label', ha='center'); axs[1].set_axis_off()
+    if b.get('counts'):
+        ks = list(b['counts'])[:15]
+        axs[1].barh(ks[::-1], [b['counts'][k] for k in ks][::-1])
+        axs[1].set_title(f"balance: {b['field']}")
+    else:
+        axs[1].text(.5, .5, 'no category or label', ha='center')
+        axs[1].set_axis_off()
     cs = s['duplicates']['cluster_sizes']
-    if cs: axs[2].bar(range(len(cs)), cs); axs[2].set_title(f"near-duplicate clusters ({s['duplicates']['near_clusters']})")
-    else: axs[2].text(.5, .5, 'no near duplicates', ha='center'); axs[2].set_axis_off()
+    if cs:
+        axs[2].bar(range(len(cs)), cs)
+        axs[2].set_title(f"near-duplicate clusters ({s['duplicates']['near_clusters']})")
+    else:
+        axs[2].text(.5, .5, 'no near duplicates', ha='center')
+        axs[2].set_axis_off()
     fig.tight_layout()
-    if path: Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=110)
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110)
     return fig
 
 def render_example(tok, msgs)->str:
     "HTML of `msgs` under the chat template, trained tokens highlighted"
     import html
-    ex = tokenize_chat(tok, msgs); out = []
+    ex = tokenize_chat(tok, msgs)
+    out = []
     for t, l in zip(ex['input_ids'], ex['labels']):
         s = html.escape(tok.decode([t]))
         out.append(f'<span style="background:#c6f6c6">{s}</span>' if l != -100 else s)
