@@ -18,7 +18,7 @@ __all__ = ['REFUSAL_RE', 'shingles', 'jaccard', 'minhashes', 'UnionFind', 'near_
            'check_leakage', 'prompt_template', 'check_diversity', 'check_balance', 'check_split', 'check_format',
            'check_tokens', 'split_groups', 'prepare_data', 'plot_report', 'render_example']
 
-# %% ../nbs/02a_audit.ipynb #43e54c8f
+# %% ../nbs/02a_audit.ipynb #83041fe2
 def _answer(msgs): return next(m['content'] for m in reversed(msgs) if m['role'] == 'assistant')
 def _prompt(msgs): return '\n'.join(m['content'] for m in msgs if m['role'] != 'assistant')
 def _text(msgs): return '\n'.join(m['content'] for m in msgs)
@@ -90,7 +90,7 @@ def near_duplicate_pairs(sigs:list,               # MinHash signatures of the ro
         out += [(j, k) for j in lsh.query(m) if near(j, m, 'q', k)]
     return out
 
-# %% ../nbs/02a_audit.ipynb #676db240
+# %% ../nbs/02a_audit.ipynb #65c775b4
 _WORD = re.compile(r'\w+')
 _MARK = '\x02\x03'   # a message's role marker starts with \x02; \x03 ends the row
 
@@ -105,7 +105,7 @@ def _tokens(msgs)->list:
 
 def _grams(toks:list): return zip(toks, toks[1:], toks[2:])
 
-# %% ../nbs/02a_audit.ipynb #95b94eca
+# %% ../nbs/02a_audit.ipynb #a117a01e
 @dataclass
 class SharedText:
     "The word 3-grams that many rows share (an instruction, a system prompt, a fixed prefix or suffix, common labels)"
@@ -161,7 +161,7 @@ class SharedText:
         s = re.sub(r'\s+', ' ', ' | '.join(out))
         return s if len(s) <= width else s[:width - 1] + '…'
 
-# %% ../nbs/02a_audit.ipynb #c0c434bc
+# %% ../nbs/02a_audit.ipynb #47d7d967
 def _runs(toks:list, keep:list)->list:
     "The stretches of shared words of one row: `(role, words)` per stretch"
     out, role, run = [], None, []
@@ -208,7 +208,7 @@ def _phrases(shared:SharedText, rows:list, toks:list, k:int=5)->list:
             break
     return sorted(out, key=lambda p: -p['share'])
 
-# %% ../nbs/02a_audit.ipynb #0d6750a8
+# %% ../nbs/02a_audit.ipynb #54312ca6
 def find_shared(rows:list,          # rows, each a list of messages
                 frac:float=0.05,    # share of rows from which a word 3-gram counts as shared
                 min_rows:int=5,     # the fewest rows a shared 3-gram appears in
@@ -231,7 +231,7 @@ def find_shared(rows:list,          # rows, each a list of messages
     shared.phrases = _phrases(shared, [rows[i] for i in idx], toks)
     return shared
 
-# %% ../nbs/02a_audit.ipynb #c9d4fe35
+# %% ../nbs/02a_audit.ipynb #e7a9dba0
 @dataclass
 class Compared:
     "What the near-duplicate search reads of some rows: the texts left after removing shared text, and their signatures"
@@ -244,7 +244,7 @@ def compare(rows:list, shared:SharedText, num_perm:int=64)->Compared:
     texts = [shared.varying(r['messages']) or _text(r['messages']) for r in rows]
     return Compared(texts, minhashes(texts, num_perm))
 
-# %% ../nbs/02a_audit.ipynb #8a91e46f
+# %% ../nbs/02a_audit.ipynb #d7f1d3bf
 def near_clusters(pairs:list)->tuple[list, list]:
     "Clusters in which every member is near the first (the best-connected row), and `(row, member)` for rows left out"
     nb = defaultdict(set)
@@ -351,10 +351,11 @@ def check_duplicates(rep, rows:list, cmp:Compared, threshold:float, shared:Share
         summary=f"{n_near} near-duplicate rows in {len(clusters)} clusters" + (f" ({by_size})" if sizes else '')
                 + f"; {len(conflicts)} prompts with conflicting answers")
     if n_near:
-        c0 = clusters[0]
+        c0, w = clusters[0], where(clusters[0])
+        lines = f"lines {w['lines']}" + (f", eval lines {w['eval_lines']}" if w.get('eval_lines') else '')
         rep.flag('warning' if n_near > 0.01*len(rows) else 'info', 'duplicates',
                  f"{n_near} near-duplicate rows ({n_near/len(rows):.1%}) in {len(clusters)} clusters, the largest of "
-                 f"{sizes[0]} (lines {where(c0)} …: {_clip(shared.shown(rows[c0[0]]['messages']), 60)!r})")
+                 f"{sizes[0]} ({lines}: {_clip(shared.shown(rows[c0[0]]['messages']), 60)!r} …)")
     if conflicts:
         rep.flag('warning', 'duplicates',
                  f"{len(conflicts)} prompts have conflicting answers, e.g. {conflicts[0][:80]!r}")
