@@ -18,7 +18,7 @@ __all__ = ['REFUSAL_RE', 'shingles', 'jaccard', 'minhashes', 'UnionFind', 'near_
            'check_leakage', 'prompt_template', 'check_diversity', 'check_balance', 'check_split', 'check_format',
            'check_tokens', 'split_groups', 'prepare_data', 'plot_report', 'render_example']
 
-# %% ../nbs/02a_audit.ipynb #83041fe2
+# %% ../nbs/02a_audit.ipynb #3534914c
 def _answer(msgs): return next(m['content'] for m in reversed(msgs) if m['role'] == 'assistant')
 def _prompt(msgs): return '\n'.join(m['content'] for m in msgs if m['role'] != 'assistant')
 def _text(msgs): return '\n'.join(m['content'] for m in msgs)
@@ -90,7 +90,7 @@ def near_duplicate_pairs(sigs:list,               # MinHash signatures of the ro
         out += [(j, k) for j in lsh.query(m) if near(j, m, 'q', k)]
     return out
 
-# %% ../nbs/02a_audit.ipynb #65c775b4
+# %% ../nbs/02a_audit.ipynb #b52e354a
 _WORD = re.compile(r'\w+')
 _MARK = '\x02\x03'   # a message's role marker starts with \x02; \x03 ends the row
 
@@ -103,13 +103,16 @@ def _tokens(msgs)->list:
     out.append('\x03')
     return out
 
-def _grams(toks:list): return zip(toks, toks[1:], toks[2:])
+def _grams(toks:list)->list:
+    "`(start, gram)`: the row's word 3-grams, and its 2-grams at a message's start or end (where one word can be fixed)"
+    out = list(enumerate(zip(toks, toks[1:], toks[2:])))
+    return out + [(i, g) for i, g in enumerate(zip(toks, toks[1:])) if g[0][0] in _MARK or g[1][0] in _MARK]
 
-# %% ../nbs/02a_audit.ipynb #a117a01e
+# %% ../nbs/02a_audit.ipynb #e67a5743
 @dataclass
 class SharedText:
     "The word 3-grams that many rows share (an instruction, a system prompt, a fixed prefix or suffix, common labels)"
-    grams: set          # word 3-grams, role and end markers included, found in at least `cut` rows
+    grams: set          # word 3-grams (role and end markers included), 2-grams at a message's edge: in many rows
     cut: int            # rows a 3-gram has to appear in to count as shared
     frac: float         # the share of rows that set `cut`
     n_rows: int         # rows measured (a seeded sample when the data is large)
@@ -117,11 +120,11 @@ class SharedText:
     phrases: list = field(default_factory=list)  # the shared stretches as they read: dicts of role, text and share
 
     def _keep(self, toks:list)->list:
-        "Per token: True when no shared 3-gram covers it"
+        "Per token: True when no shared gram covers it"
         keep = [True]*len(toks)
-        for i, g in enumerate(_grams(toks)):
+        for i, g in _grams(toks):
             if g in self.grams:
-                keep[i] = keep[i+1] = keep[i+2] = False
+                keep[i:i + len(g)] = [False]*len(g)
         return keep
 
     def varying(self, msgs)->str|None:
@@ -161,7 +164,7 @@ class SharedText:
         s = re.sub(r'\s+', ' ', ' | '.join(out))
         return s if len(s) <= width else s[:width - 1] + '…'
 
-# %% ../nbs/02a_audit.ipynb #47d7d967
+# %% ../nbs/02a_audit.ipynb #aa8bc360
 def _runs(toks:list, keep:list)->list:
     "The stretches of shared words of one row: `(role, words)` per stretch"
     out, role, run = [], None, []
@@ -208,20 +211,22 @@ def _phrases(shared:SharedText, rows:list, toks:list, k:int=5)->list:
             break
     return sorted(out, key=lambda p: -p['share'])
 
-# %% ../nbs/02a_audit.ipynb #54312ca6
+# %% ../nbs/02a_audit.ipynb #fd2017ed
 def find_shared(rows:list,          # rows, each a list of messages
                 frac:float=0.05,    # share of rows from which a word 3-gram counts as shared
                 min_rows:int=5,     # the fewest rows a shared 3-gram appears in
+                edge_frac:float=0.5, # share of rows from which one word opening or closing a message counts as shared
                 sample:int=20_000,  # rows measured at most: a seeded sample of larger data
                 seed:int=0)->SharedText:
-    "The word 3-grams found in at least `frac` of the rows (and `min_rows`), and the stretches of text they make up"
+    "Word 3-grams in at least `frac` of the rows, lone words opening or closing a message in `edge_frac`, as they read"
     idx = range(len(rows))
     if len(rows) > sample:
         idx = sorted(random.Random(seed).sample(idx, sample))
     toks = [_tokens(rows[i]) for i in idx]
-    df = Counter(g for t in toks for g in set(_grams(t)))
+    df = Counter(g for t in toks for g in {g for _, g in _grams(t)})
     cut = max(math.ceil(frac*len(toks)), min_rows)
-    shared = SharedText({g for g, c in df.items() if c >= cut}, cut, frac, len(toks))
+    lone = max(cut, math.ceil(edge_frac*len(toks)))   # one word at a message's edge is weak evidence: a higher bar
+    shared = SharedText({g for g, c in df.items() if c >= (cut if len(g) == 3 else lone)}, cut, frac, len(toks))
     if not shared.grams:
         return shared
     keeps = [shared._keep(t) for t in toks]
@@ -231,7 +236,7 @@ def find_shared(rows:list,          # rows, each a list of messages
     shared.phrases = _phrases(shared, [rows[i] for i in idx], toks)
     return shared
 
-# %% ../nbs/02a_audit.ipynb #e7a9dba0
+# %% ../nbs/02a_audit.ipynb #fd3cf0d8
 @dataclass
 class Compared:
     "What the near-duplicate search reads of some rows: the texts left after removing shared text, and their signatures"
@@ -244,7 +249,7 @@ def compare(rows:list, shared:SharedText, num_perm:int=64)->Compared:
     texts = [shared.varying(r['messages']) or _text(r['messages']) for r in rows]
     return Compared(texts, minhashes(texts, num_perm))
 
-# %% ../nbs/02a_audit.ipynb #d7f1d3bf
+# %% ../nbs/02a_audit.ipynb #1ce8820c
 def near_clusters(pairs:list)->tuple[list, list]:
     "Clusters in which every member is near the first (the best-connected row), and `(row, member)` for rows left out"
     nb = defaultdict(set)
@@ -533,11 +538,15 @@ def split_groups(rows:list, eval_frac:float, seed:int=0, near_pairs=(), strata=N
         gs = by_stratum[s]
         rng.shuffle(gs)
         want = round(sum(map(len, gs))*eval_frac)
-        got = 0
-        for g in gs:
-            take = 2*got + len(g) <= 2*want   # a group goes to eval when it brings eval closer to its share
-            (ev if take else tr).extend(g)
-            got += len(g) if take else 0
+        got, picked = 0, set()
+        for k, g in enumerate(gs):
+            if 2*got + len(g) <= 2*want:   # a group goes to eval when it brings eval closer to its share
+                picked.add(k)
+                got += len(g)
+        if want and not picked:   # a stratum owed eval rows gives at least its smallest group
+            picked.add(min(range(len(gs)), key=lambda k: len(gs[k])))
+        for k, g in enumerate(gs):
+            (ev if k in picked else tr).extend(g)
     return [rows[i] for i in sorted(tr)], [rows[i] for i in sorted(ev)]
 
 # %% ../nbs/02a_audit.ipynb #ce64366f
