@@ -18,7 +18,7 @@ __all__ = ['REFUSAL_RE', 'shingles', 'jaccard', 'minhashes', 'UnionFind', 'near_
            'check_leakage', 'prompt_template', 'check_diversity', 'check_balance', 'check_split', 'check_format',
            'check_tokens', 'split_groups', 'prepare_data', 'plot_report', 'render_example']
 
-# %% ../nbs/02a_audit.ipynb #3534914c
+# %% ../nbs/02a_audit.ipynb #a2cda252
 def _answer(msgs): return next(m['content'] for m in reversed(msgs) if m['role'] == 'assistant')
 def _prompt(msgs): return '\n'.join(m['content'] for m in msgs if m['role'] != 'assistant')
 def _text(msgs): return '\n'.join(m['content'] for m in msgs)
@@ -90,7 +90,7 @@ def near_duplicate_pairs(sigs:list,               # MinHash signatures of the ro
         out += [(j, k) for j in lsh.query(m) if near(j, m, 'q', k)]
     return out
 
-# %% ../nbs/02a_audit.ipynb #b52e354a
+# %% ../nbs/02a_audit.ipynb #4cc95d8b
 _WORD = re.compile(r'\w+')
 _MARK = '\x02\x03'   # a message's role marker starts with \x02; \x03 ends the row
 
@@ -108,15 +108,15 @@ def _grams(toks:list)->list:
     out = list(enumerate(zip(toks, toks[1:], toks[2:])))
     return out + [(i, g) for i, g in enumerate(zip(toks, toks[1:])) if g[0][0] in _MARK or g[1][0] in _MARK]
 
-# %% ../nbs/02a_audit.ipynb #e67a5743
+# %% ../nbs/02a_audit.ipynb #942c99a3
 @dataclass
 class SharedText:
     "The word 3-grams that many rows share (an instruction, a system prompt, a fixed prefix or suffix, common labels)"
     grams: set          # word 3-grams (role and end markers included), 2-grams at a message's edge: in many rows
-    cut: int            # rows a 3-gram has to appear in to count as shared
+    cut: int            # rows a 3-gram has to appear in to count as shared (a lone edge word: 50 %)
     frac: float         # the share of rows that set `cut`
     n_rows: int         # rows measured (a seeded sample when the data is large)
-    word_share: float = 0.0  # share of the measured words that the shared 3-grams cover
+    word_share: float = 0.0  # share of the measured words that the shared grams cover
     phrases: list = field(default_factory=list)  # the shared stretches as they read: dicts of role, text and share
 
     def _keep(self, toks:list)->list:
@@ -128,7 +128,7 @@ class SharedText:
         return keep
 
     def varying(self, msgs)->str|None:
-        "The words of `msgs` that no shared 3-gram covers; None when nothing in the row is shared"
+        "The words of `msgs` that no shared gram covers; None when nothing in the row is shared"
         if not self.grams:
             return None
         toks = _tokens(msgs)
@@ -164,7 +164,7 @@ class SharedText:
         s = re.sub(r'\s+', ' ', ' | '.join(out))
         return s if len(s) <= width else s[:width - 1] + '…'
 
-# %% ../nbs/02a_audit.ipynb #aa8bc360
+# %% ../nbs/02a_audit.ipynb #dd6ac510
 def _runs(toks:list, keep:list)->list:
     "The stretches of shared words of one row: `(role, words)` per stretch"
     out, role, run = [], None, []
@@ -211,7 +211,7 @@ def _phrases(shared:SharedText, rows:list, toks:list, k:int=5)->list:
             break
     return sorted(out, key=lambda p: -p['share'])
 
-# %% ../nbs/02a_audit.ipynb #fd2017ed
+# %% ../nbs/02a_audit.ipynb #13d947e0
 def find_shared(rows:list,          # rows, each a list of messages
                 frac:float=0.05,    # share of rows from which a word 3-gram counts as shared
                 min_rows:int=5,     # the fewest rows a shared 3-gram appears in
@@ -236,7 +236,7 @@ def find_shared(rows:list,          # rows, each a list of messages
     shared.phrases = _phrases(shared, [rows[i] for i in idx], toks)
     return shared
 
-# %% ../nbs/02a_audit.ipynb #fd3cf0d8
+# %% ../nbs/02a_audit.ipynb #0d751417
 @dataclass
 class Compared:
     "What the near-duplicate search reads of some rows: the texts left after removing shared text, and their signatures"
@@ -249,7 +249,7 @@ def compare(rows:list, shared:SharedText, num_perm:int=64)->Compared:
     texts = [shared.varying(r['messages']) or _text(r['messages']) for r in rows]
     return Compared(texts, minhashes(texts, num_perm))
 
-# %% ../nbs/02a_audit.ipynb #1ce8820c
+# %% ../nbs/02a_audit.ipynb #8c9f688c
 def near_clusters(pairs:list)->tuple[list, list]:
     "Clusters in which every member is near the first (the best-connected row), and `(row, member)` for rows left out"
     nb = defaultdict(set)
