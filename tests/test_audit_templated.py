@@ -49,7 +49,7 @@ def test_planted_templated_set(bench, tok, tmp_path):
 
 
 def test_planted_demo_data(bench, tok, tmp_path):
-    "The same protocol on the demo's data: the comparison leaves out only its fixed prefix and raises no false alarm"
+    "The same protocol on the demo's data: its fixed prefix is left out, and few rows that weren't planted are flagged"
     s = bench.demo_set(n=700, n_pairs=20, n_eval=120, n_leaks=8, seed=1)
     rep, r, split = _gate(bench, s, tok, tmp_path)
     assert r['fp_share'] <= 0.01 and r['largest_cluster'] == 2 and r['leak_recall'] >= 0.95, r
@@ -58,12 +58,14 @@ def test_planted_demo_data(bench, tok, tmp_path):
 
 
 def _rows(rng, words, n, instr):
-    return [{'messages': [{'role': 'user', 'content': instr + ' '.join(rng.choice(words) for _ in range(rng.randint(1, 5)))},
+    "`n` rows of `instr` and a phrase of 1-5 words from `words`, answered yes or no"
+    phrase = lambda: ' '.join(rng.choice(words) for _ in range(rng.randint(1, 5)))
+    return [{'messages': [{'role': 'user', 'content': instr + phrase()},
                           {'role': 'assistant', 'content': rng.choice(['yes', 'no'])}]} for _ in range(n)]
 
 
 def test_data_report_on_a_templated_file_says_what_it_left_out_and_raises_no_false_alarm(bench, tmp_path):
-    "The issue's case: 800 train and 300 eval rows of one 25-word instruction and a phrase of a few words, nothing leaked"
+    "The issue's case: 800 train and 300 eval rows of one 25-word instruction and a phrase of a few words; no leaks"
     from conftest import cli
     rng, words = random.Random(2), bench.word_list()
     instr = ('Is the following phrase an idiom, a common saying that means something other than its words? Answer yes '
@@ -71,7 +73,8 @@ def test_data_report_on_a_templated_file_says_what_it_left_out_and_raises_no_fal
     rows = list({json.dumps(r): r for r in _rows(rng, words, 1150, instr)}.values())[:1100]
     (tmp_path/'train.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in rows[:800]))
     (tmp_path/'eval.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in rows[800:]))
-    r = cli('data-report', tmp_path/'train.jsonl', '-p', 'model=tiny-random-llama', '-p', f"eval_path={tmp_path/'eval.jsonl'}")
+    r = cli('data-report', tmp_path/'train.jsonl', '-p', 'model=tiny-random-llama',
+            '-p', f"eval_path={tmp_path/'eval.jsonl'}")
     assert r.returncode == 0, r.stderr[-2000:]
     assert "compared after removing the user text shared by 100% of rows: 'Is the following phrase an idiom" in r.stdout
     assert 'ERROR' not in r.stdout and '0 eval rows exactly and 0 nearly in train' in r.stdout, r.stdout
