@@ -4,7 +4,7 @@
 
 # %% ../nbs/02a_audit.ipynb #3edfd74a
 from __future__ import annotations
-import json, os, random, re, time
+import json, math, os, random, re, time, zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,102 +13,390 @@ from .data import (load_chat, resolve_data, tokenize_chat, prompt_key, file_hash
                                DataError, volume_warnings)
 
 # %% auto #0
-__all__ = ['REFUSAL_RE', 'shingles', 'minhashes', 'UnionFind', 'near_duplicate_pairs', 'QualityReport', 'check_volume',
-           'check_duplicates', 'check_leakage', 'prompt_template', 'check_diversity', 'check_balance', 'check_format',
+__all__ = ['REFUSAL_RE', 'shingles', 'jaccard', 'minhashes', 'UnionFind', 'near_duplicate_pairs', 'SharedText', 'find_shared',
+           'Compared', 'compare', 'near_clusters', 'QualityReport', 'check_volume', 'check_shared', 'check_duplicates',
+           'check_leakage', 'prompt_template', 'check_diversity', 'check_balance', 'check_split', 'check_format',
            'check_tokens', 'split_groups', 'prepare_data', 'plot_report', 'render_example']
+
+# %% ../nbs/02a_audit.ipynb #a2cda252
+def _answer(msgs): return next(m['content'] for m in reversed(msgs) if m['role'] == 'assistant')
+def _prompt(msgs): return '\n'.join(m['content'] for m in msgs if m['role'] != 'assistant')
+def _text(msgs): return '\n'.join(m['content'] for m in msgs)
 
 # %% ../nbs/02a_audit.ipynb #05be2be2
 def shingles(text:str)->set:
-    "Word 3-grams of the normalized text (case, spacing and punctuation ignored), or character 4-grams under 8 words"
-    t = _norm(re.sub(r'[^\w\s]', ' ', text)); w = t.split()
-    if len(w) >= 8: return {' '.join(w[i:i+3]) for i in range(len(w) - 2)}
-    return {t[i:i+4] for i in range(max(1, len(t) - 3))}
+    "Character 4-grams of the normalized text (case, spacing and punctuation ignored), and word 3-grams from 8 words"
+    t = _norm(re.sub(r'[^\w\s]', ' ', text))
+    w = t.split()
+    chars = {t[i:i+4] for i in range(max(1, len(t) - 3))}
+    if len(w) < 8:
+        return chars
+    return chars | {' '.join(w[i:i+3]) for i in range(len(w) - 2)}
+
+def jaccard(a:set, b:set)->float: return len(a & b)/max(1, len(a | b))
 
 def minhashes(texts:list, num_perm:int=64)->list:
-    "LeanMinHash signatures of `texts`"
+    "LeanMinHash signatures of `texts` (shingles hashed with CRC-32: fast and the same in every process)"
     from datasketch import MinHash, LeanMinHash
-    return [LeanMinHash(m) for m in MinHash.bulk([[s.encode() for s in shingles(t)] for t in texts], num_perm=num_perm)]
+    sets = [[s.encode() for s in shingles(t)] for t in texts]
+    return [LeanMinHash(m) for m in MinHash.bulk(sets, num_perm=num_perm, hashfunc=zlib.crc32)]
 
 class UnionFind:
     "Disjoint sets over 0..n-1"
     def __init__(self, n): self.p = list(range(n))
     def find(self, i):
-        while self.p[i] != i: self.p[i] = self.p[self.p[i]]; i = self.p[i]
+        while self.p[i] != i:
+            self.p[i] = self.p[self.p[i]]
+            i = self.p[i]
         return i
     def union(self, a, b): self.p[self.find(a)] = self.find(b)
     def groups(self)->list:
         g = defaultdict(list)
-        for i in range(len(self.p)): g[self.find(i)].append(i)
+        for i in range(len(self.p)):
+            g[self.find(i)].append(i)
         return list(g.values())
 
 # %% ../nbs/02a_audit.ipynb #a71cdde0
-def near_duplicate_pairs(sigs:list, threshold:float=0.7, num_perm:int=64, query:list|None=None)->list:
-    "Pairs `(i, j)` of `sigs` with estimated Jaccard ≥ threshold; with `query`, pairs (index in sigs, index in query) across"
+def near_duplicate_pairs(sigs:list,               # MinHash signatures of the rows
+                         threshold:float=0.7,     # Jaccard similarity from which two rows are near duplicates
+                         num_perm:int=64,         # permutations the signatures were made with
+                         query:list|None=None,    # signatures to look up in `sigs` instead of `sigs` in themselves
+                         texts:list|None=None,    # the texts of `sigs`: candidates are then checked on exact Jaccard
+                         query_texts:list|None=None, # the texts of `query`
+                        )->list:
+    "Pairs `(i, j)` of `sigs` with Jaccard ≥ threshold; with `query`, pairs (index in sigs, index in query) across"
     from datasketch import MinHashLSH
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm); out = []
+    exact = texts is not None
+    loose = max(0.1, threshold - 0.2) if exact else threshold   # a looser index misses fewer pairs near the threshold
+    lsh = MinHashLSH(threshold=loose, num_perm=num_perm)
+    cache = {}
+    def sh(side, i, text):
+        if (side, i) not in cache:
+            cache[side, i] = shingles(text)
+        return cache[side, i]
+    def near(j, m, side, k):
+        if not exact:
+            return sigs[j].jaccard(m) >= threshold
+        if sigs[j].jaccard(m) < loose:
+            return False
+        other = texts[k] if side == 's' else query_texts[k]
+        return jaccard(sh('s', j, texts[j]), sh(side, k, other)) >= threshold
+    out = []
     for i, m in enumerate(sigs):
-        if query is None: out += [(j, i) for j in lsh.query(m) if sigs[j].jaccard(m) >= threshold]
+        if query is None:
+            out += [(j, i) for j in lsh.query(m) if near(j, m, 's', i)]
         lsh.insert(i, m)
-    if query is not None:
-        for k, m in enumerate(query): out += [(j, k) for j in lsh.query(m) if sigs[j].jaccard(m) >= threshold]
+    for k, m in enumerate(query or []):
+        out += [(j, k) for j in lsh.query(m) if near(j, m, 'q', k)]
     return out
 
+# %% ../nbs/02a_audit.ipynb #4cc95d8b
+_WORD = re.compile(r'\w+')
+_MARK = '\x02\x03'   # a message's role marker starts with \x02; \x03 ends the row
+
+def _tokens(msgs)->list:
+    "Lowercased words of `msgs`, each message opened by a marker naming its role, the row closed by an end marker"
+    out = []
+    for m in msgs:
+        out.append('\x02' + m['role'])
+        out += [w.lower() for w in _WORD.findall(m['content'])]
+    out.append('\x03')
+    return out
+
+def _grams(toks:list)->list:
+    "`(start, gram)`: the row's word 3-grams, and its 2-grams at a message's start or end (where one word can be fixed)"
+    out = list(enumerate(zip(toks, toks[1:], toks[2:])))
+    return out + [(i, g) for i, g in enumerate(zip(toks, toks[1:])) if g[0][0] in _MARK or g[1][0] in _MARK]
+
+# %% ../nbs/02a_audit.ipynb #942c99a3
+@dataclass
+class SharedText:
+    "The word 3-grams that many rows share (an instruction, a system prompt, a fixed prefix or suffix, common labels)"
+    grams: set          # word 3-grams (role and end markers included), 2-grams at a message's edge: in many rows
+    cut: int            # rows a 3-gram has to appear in to count as shared (a lone edge word: 50 %)
+    frac: float         # the share of rows that set `cut`
+    n_rows: int         # rows measured (a seeded sample when the data is large)
+    word_share: float = 0.0  # share of the measured words that the shared grams cover
+    phrases: list = field(default_factory=list)  # the shared stretches as they read: dicts of role, text and share
+
+    def _keep(self, toks:list)->list:
+        "Per token: True when no shared gram covers it"
+        keep = [True]*len(toks)
+        for i, g in _grams(toks):
+            if g in self.grams:
+                keep[i:i + len(g)] = [False]*len(g)
+        return keep
+
+    def varying(self, msgs)->str|None:
+        "The words of `msgs` that no shared gram covers; None when nothing in the row is shared"
+        if not self.grams:
+            return None
+        toks = _tokens(msgs)
+        keep = self._keep(toks)
+        if all(keep):
+            return None
+        return ' '.join(t for t, k in zip(toks, keep) if k and t[0] not in _MARK)
+
+    def shown(self, msgs, width:int=160)->str:
+        "The text of `msgs` as the comparison reads it: shared stretches as '…', messages separated by ' | '"
+        words = [list(_WORD.finditer(m['content'])) for m in msgs]
+        toks = []
+        for m, ws in zip(msgs, words):
+            toks += ['\x02' + m['role']] + [w.group().lower() for w in ws]
+        keep = iter(self._keep(toks + ['\x03']))
+        out = []
+        for m, ws in zip(msgs, words):
+            next(keep)   # the role marker
+            pieces, start, end = [], None, None
+            for w in ws:
+                if next(keep):
+                    start = w.start() if start is None else start
+                    end = w.end()
+                    continue
+                if start is not None:
+                    pieces.append(m['content'][start:end])
+                start = None
+                if not pieces or pieces[-1] != '…':
+                    pieces.append('…')
+            if start is not None:
+                pieces.append(m['content'][start:end])
+            out.append(' '.join(pieces))
+        s = re.sub(r'\s+', ' ', ' | '.join(out))
+        return s if len(s) <= width else s[:width - 1] + '…'
+
+# %% ../nbs/02a_audit.ipynb #dd6ac510
+def _runs(toks:list, keep:list)->list:
+    "The stretches of shared words of one row: `(role, words)` per stretch"
+    out, role, run = [], None, []
+    for t, k in zip(toks, keep):
+        if not k and t[0] not in _MARK:
+            run.append(t)
+            continue
+        if run:
+            out.append((role, tuple(run)))
+        run = []
+        if t[0] == '\x02':
+            role = t[1:]
+    return out
+
+def _by_role(toks:list)->dict:
+    "The words of one row per role, space-padded for phrase lookups"
+    out, role = defaultdict(str), None
+    for t in toks:
+        if t[0] in _MARK:
+            role = t[1:]
+        else:
+            out[role] += f' {t}'
+    return {r: w + ' ' for r, w in out.items()}
+
+def _phrases(shared:SharedText, rows:list, toks:list, k:int=5)->list:
+    "The `k` most common shared stretches, as the first row holding each reads, with the share of rows holding them"
+    count, first = Counter(), {}
+    for i, t in enumerate(toks):
+        for r in set(_runs(t, shared._keep(t))):
+            count[r] += 1
+            first.setdefault(r, i)
+    by_role = [_by_role(t) for t in toks]
+    out, seen = [], []
+    for (role, words), _ in count.most_common(4*k):
+        needle = f" {' '.join(words)} "
+        if any(role == r and (needle in s or s in needle) for r, s in seen):
+            continue
+        seen.append((role, needle))
+        msg = ' '.join(m['content'] for m in rows[first[role, words]] if m['role'] == role)
+        hit = re.search(r'\W+'.join(map(re.escape, words)), msg, re.I)
+        share = sum(needle in b.get(role, '') for b in by_role)/len(toks)
+        out.append(dict(role=role, text=hit.group() if hit else ' '.join(words), share=round(share, 4)))
+        if len(out) == k:
+            break
+    return sorted(out, key=lambda p: -p['share'])
+
+# %% ../nbs/02a_audit.ipynb #13d947e0
+def find_shared(rows:list,          # rows, each a list of messages
+                frac:float=0.05,    # share of rows from which a word 3-gram counts as shared
+                min_rows:int=5,     # the fewest rows a shared 3-gram appears in
+                edge_frac:float=0.5, # share of rows from which one word opening or closing a message counts as shared
+                sample:int=20_000,  # rows measured at most: a seeded sample of larger data
+                seed:int=0)->SharedText:
+    "Word 3-grams in at least `frac` of the rows, lone words opening or closing a message in `edge_frac`, as they read"
+    idx = range(len(rows))
+    if len(rows) > sample:
+        idx = sorted(random.Random(seed).sample(idx, sample))
+    toks = [_tokens(rows[i]) for i in idx]
+    df = Counter(g for t in toks for g in {g for _, g in _grams(t)})
+    cut = max(math.ceil(frac*len(toks)), min_rows)
+    lone = max(cut, math.ceil(edge_frac*len(toks)))   # one word at a message's edge is weak evidence: a higher bar
+    shared = SharedText({g for g, c in df.items() if c >= (cut if len(g) == 3 else lone)}, cut, frac, len(toks))
+    if not shared.grams:
+        return shared
+    keeps = [shared._keep(t) for t in toks]
+    n_words = sum(t[0] not in _MARK for ts in toks for t in ts)
+    n_out = sum(t[0] not in _MARK and not k for ts, ks in zip(toks, keeps) for t, k in zip(ts, ks))
+    shared.word_share = round(n_out/max(1, n_words), 4)
+    shared.phrases = _phrases(shared, [rows[i] for i in idx], toks)
+    return shared
+
+# %% ../nbs/02a_audit.ipynb #0d751417
+@dataclass
+class Compared:
+    "What the near-duplicate search reads of some rows: the texts left after removing shared text, and their signatures"
+    texts: list   # per row: what varies, or the whole text when nothing (or everything) in it is shared
+    sigs: list    # MinHash signatures of `texts`
+    def take(self, idx)->Compared: return Compared([self.texts[i] for i in idx], [self.sigs[i] for i in idx])
+
+def compare(rows:list, shared:SharedText, num_perm:int=64)->Compared:
+    "The texts `rows` are compared on and their MinHash signatures"
+    texts = [shared.varying(r['messages']) or _text(r['messages']) for r in rows]
+    return Compared(texts, minhashes(texts, num_perm))
+
+# %% ../nbs/02a_audit.ipynb #8c9f688c
+def near_clusters(pairs:list)->tuple[list, list]:
+    "Clusters in which every member is near the first (the best-connected row), and `(row, member)` for rows left out"
+    nb = defaultdict(set)
+    for a, b in pairs:
+        nb[a].add(b)
+        nb[b].add(a)
+    owner, clusters = {}, []
+    for c in sorted(nb, key=lambda i: (-len(nb[i]), i)):
+        members = [] if c in owner else [c] + sorted(j for j in nb[c] if j not in owner)
+        if len(members) < 2:   # taken already, or its near neighbours all joined other clusters
+            continue
+        owner |= dict.fromkeys(members, len(clusters))
+        clusters.append(members)
+    left = [(i, min(nb[i])) for i in sorted(nb) if i not in owner]
+    return sorted(clusters, key=len, reverse=True), left
+
 # %% ../nbs/02a_audit.ipynb #bce5b5eb
+def _cell(s:str)->str: return s.replace('|', '\\|').replace('\n', ' ')
+
 @dataclass
 class QualityReport:
     "Measurements of a dataset against the playbook's data checklist, with flags"
     sections: dict = field(default_factory=dict)
     flags: list = field(default_factory=list)
-    def flag(self, severity:str, check:str, message:str): self.flags.append(dict(severity=severity, check=check, message=message))
+    def flag(self, severity:str, check:str, message:str):
+        self.flags.append(dict(severity=severity, check=check, message=message))
     def to_dict(self)->dict: return self.sections | dict(flags=self.flags)
     def _repr_markdown_(self)->str:
-        s = self.sections; v = s.get('volume', {})
-        out = [f"**{v.get('n_train', '?')} train / {v.get('n_eval', '?')} eval examples, {s.get('rejected', {}).get('n', 0)} quarantined**\n",
+        s = self.sections
+        v = s.get('volume', {})
+        n_rej = s.get('rejected', {}).get('n', 0)
+        out = [f"**{v.get('n_train', '?')} train / {v.get('n_eval', '?')} eval examples, {n_rej} quarantined**\n",
                '| check | result |', '|---|---|']
-        for name, sec in s.items():
-            if isinstance(sec, dict) and sec.get('summary'): out.append(f"| {name} | {sec['summary']} |")
-        out += ['', '**Flags**' if self.flags else '**No flags.**'] + [f"- {f['severity'].upper()} ({f['check']}): {f['message']}" for f in self.flags]
-        return '\n'.join(out)
+        out += [f"| {k} | {_cell(x['summary'])} |" for k, x in s.items() if isinstance(x, dict) and x.get('summary')]
+        out += ['', '**Flags**' if self.flags else '**No flags.**']
+        out += [f"- {f['severity'].upper()} ({f['check']}): {f['message']}" for f in self.flags]
+        return '\n'.join(out + self._leak_table())
+    def _leak_table(self)->list:
+        "The leaked eval rows next to the training rows they match"
+        lk = self.sections.get('leakage', {})
+        pairs = lk.get('pairs', [])
+        if not pairs:
+            return []
+        out = ['', '**Leaked eval rows next to the training rows they match** (shared text shown as …)', '',
+               '| eval line | eval row | train line | train row | similarity |', '|---|---|---|---|---|']
+        out += [f"| {p['eval_line']} | {_cell(p['eval_text'])} | {p['train_line']} | {_cell(p['train_text'])} "
+                f"| {p['kind'] if p['kind'] == 'exact' else p['similarity']} |" for p in pairs[:20]]
+        n = lk['exact'] + lk['near']
+        if n > 20:
+            out.append(f"\n… and {n - 20} more (the first {len(pairs)} are in data_report.json)")
+        return out
     def __str__(self): return self._repr_markdown_()
 
 # %% ../nbs/02a_audit.ipynb #c1fad9d3
-def _answer(msgs): return next(m['content'] for m in reversed(msgs) if m['role'] == 'assistant')
-def _prompt(msgs): return '\n'.join(m['content'] for m in msgs if m['role'] != 'assistant')
-def _text(msgs): return '\n'.join(m['content'] for m in msgs)
-
 def check_volume(rep, n_train, n_eval):
-    ws = volume_warnings(n_train)
+    "Training set size against the healthy 500-5,000 range"
     status = 'anti-pattern' if n_train < 100 else 'low' if n_train < 500 else 'high' if n_train > 5000 else 'healthy'
-    rep.sections['volume'] = dict(n_train=n_train, n_eval=n_eval, status=status, summary=f"{n_train} training examples: {status} (healthy: 500-5,000)")
-    for w in ws: rep.flag('error' if n_train < 100 else 'warning' if n_train < 500 else 'info', 'volume', w)
+    rep.sections['volume'] = dict(n_train=n_train, n_eval=n_eval, status=status,
+                                  summary=f"{n_train} training examples: {status} (healthy: 500-5,000)")
+    for w in volume_warnings(n_train):
+        rep.flag('error' if n_train < 100 else 'warning' if n_train < 500 else 'info', 'volume', w)
 
 # %% ../nbs/02a_audit.ipynb #34446b12
-def check_duplicates(rep, rows, sigs, threshold):
-    "Exact duplicates are already quarantined by `prepare_data`; here: near duplicates and conflicting answers"
-    pairs = near_duplicate_pairs(sigs, threshold); uf = UnionFind(len(rows))
-    for a, b in pairs: uf.union(a, b)
-    clusters = sorted((g for g in uf.groups() if len(g) > 1), key=len, reverse=True)
+def _clip(s:str, n:int=100)->str: return s if len(s) <= n else s[:n - 1] + '…'
+
+def check_shared(rep, shared:SharedText):
+    "What the near-duplicate and leakage checks leave out of the comparison: the text that many rows share"
+    by_role = defaultdict(list)
+    for p in shared.phrases:
+        by_role[p['role']].append(p)
+    what = []
+    for role, ps in by_role.items():
+        texts = ', '.join(f"{_clip(p['text'])!r} ({p['share']:.0%})" for p in ps)
+        one = f"the {role} text shared by {ps[0]['share']:.0%} of rows: {_clip(ps[0]['text'])!r}"
+        what.append(one if len(ps) == 1 else f"the {role} texts {texts}")
+    if shared.grams:
+        summary = f"compared after removing {'; '.join(what)}; {shared.word_share:.0%} of the words left out"
+    else:
+        summary = f"no text shared by {shared.frac:.0%} of rows or more: rows compared whole"
+    rep.sections['shared'] = dict(frac=shared.frac, cut_rows=shared.cut, rows_measured=shared.n_rows,
+                                  n_grams=len(shared.grams), word_share=shared.word_share, phrases=shared.phrases,
+                                  summary=summary)
+
+def check_duplicates(rep, rows:list, cmp:Compared, threshold:float, shared:SharedText, n_data:int|None=None):
+    "Near duplicates on what varies, in clusters that can't chain, and conflicting answers (rows past `n_data`: eval)"
+    pairs = near_duplicate_pairs(cmp.sigs, threshold, texts=cmp.texts)
+    clusters, left = near_clusters(pairs)
+    n_data = len(rows) if n_data is None else n_data
+    def where(c):
+        out = dict(lines=[rows[i]['line'] for i in c if i < n_data])
+        return out | (dict(eval_lines=[rows[i]['line'] for i in c if i >= n_data]) if n_data < len(rows) else {})
     by_prompt = defaultdict(set)
-    for r in rows: by_prompt[prompt_key(r['messages'])].add(_norm(_answer(r['messages'])))
+    for r in rows:
+        by_prompt[prompt_key(r['messages'])].add(_norm(_answer(r['messages'])))
     conflicts = [p for p, a in by_prompt.items() if len(a) > 1]
-    n_near = sum(len(c) - 1 for c in clusters)
+    sizes = [len(c) for c in clusters]
+    n_near = sum(sizes) - len(sizes)
+    by_size = ', '.join(f"{n} × {k} rows" for k, n in sorted(Counter(sizes).items(), reverse=True))
     rep.sections['duplicates'] = dict(near_pairs=len(pairs), near_clusters=len(clusters), near_duplicate_rows=n_near,
-        cluster_sizes=[len(c) for c in clusters[:50]], examples=[[rows[i]['line'] for i in c[:5]] for c in clusters[:5]],
+        cluster_sizes=sizes[:50], clusters=[where(c) for c in clusters[:500]],
+        examples=[[rows[i]['line'] for i in c[:5]] for c in clusters[:5]],
+        example_texts=[[shared.shown(rows[i]['messages']) for i in c[:3]] for c in clusters[:3]],
         conflicting_prompts=len(conflicts), conflict_examples=conflicts[:5], threshold=threshold,
-        summary=f"{n_near} near-duplicate rows in {len(clusters)} clusters; {len(conflicts)} prompts with conflicting answers")
-    if n_near: rep.flag('warning' if n_near > 0.01*len(rows) else 'info', 'duplicates', f"{n_near} near-duplicate rows ({n_near/len(rows):.1%}) in {len(clusters)} clusters (lines {rep.sections['duplicates']['examples'][0]} …)")
-    if conflicts: rep.flag('warning', 'duplicates', f"{len(conflicts)} prompts have conflicting answers, e.g. {conflicts[0][:80]!r}")
-    return clusters
+        summary=f"{n_near} near-duplicate rows in {len(clusters)} clusters" + (f" ({by_size})" if sizes else '')
+                + f"; {len(conflicts)} prompts with conflicting answers")
+    if n_near:
+        c0, w = clusters[0], where(clusters[0])
+        lines = f"lines {w['lines']}" + (f", eval lines {w['eval_lines']}" if w.get('eval_lines') else '')
+        rep.flag('warning' if n_near > 0.01*len(rows) else 'info', 'duplicates',
+                 f"{n_near} near-duplicate rows ({n_near/len(rows):.1%}) in {len(clusters)} clusters, the largest of "
+                 f"{sizes[0]} ({lines}: {_clip(shared.shown(rows[c0[0]]['messages']), 60)!r} …)")
+    if conflicts:
+        rep.flag('warning', 'duplicates',
+                 f"{len(conflicts)} prompts have conflicting answers, e.g. {conflicts[0][:80]!r}")
+    return clusters, left
 
 # %% ../nbs/02a_audit.ipynb #13c5f6d6
-def check_leakage(rep, train, ev, tr_sigs, ev_sigs, threshold):
-    "Eval rows whose prompt or text also appears in train, exactly or nearly"
-    tr_keys = {prompt_key(r['messages']) for r in train} | {_norm(_text(r['messages'])) for r in train}
-    exact = [r['line'] for r in ev if prompt_key(r['messages']) in tr_keys or _norm(_text(r['messages'])) in tr_keys]
-    near = sorted({ev[k]['line'] for _, k in near_duplicate_pairs(tr_sigs, threshold, query=ev_sigs)} - set(exact))
+def check_leakage(rep, train:list, ev:list, tr:Compared, evc:Compared, threshold:float, shared:SharedText):
+    "Eval rows whose prompt or text is in train, or whose varying text nearly equals a training row's: every pair shown"
+    first = {}
+    for j, r in enumerate(train):
+        first.setdefault(prompt_key(r['messages']), j)
+        first.setdefault(_norm(_text(r['messages'])), j)
+    match = {}   # eval index -> (train index, similarity, kind)
+    for k, r in enumerate(ev):
+        j = first.get(prompt_key(r['messages']), first.get(_norm(_text(r['messages']))))
+        if j is not None:
+            match[k] = (j, 1.0, 'exact')
+    for j, k in near_duplicate_pairs(tr.sigs, threshold, query=evc.sigs, texts=tr.texts, query_texts=evc.texts):
+        sim = jaccard(shingles(tr.texts[j]), shingles(evc.texts[k]))
+        if k not in match or (match[k][2] == 'near' and sim > match[k][1]):
+            match[k] = (j, sim, 'near')
+    order = sorted(match, key=lambda k: (match[k][2], ev[k]['line']))
+    pairs = [dict(kind=match[k][2], similarity=round(match[k][1], 3), eval_line=ev[k]['line'],
+                  train_line=train[match[k][0]]['line'], eval_text=shared.shown(ev[k]['messages']),
+                  train_text=shared.shown(train[match[k][0]]['messages'])) for k in order[:200]]
+    exact = sorted(ev[k]['line'] for k in match if match[k][2] == 'exact')
+    near = sorted(ev[k]['line'] for k in match if match[k][2] == 'near')
+    summary = f"{len(exact)} eval rows exactly and {len(near)} nearly in train (on what varies)"
     rep.sections['leakage'] = dict(exact=len(exact), near=len(near), exact_lines=exact[:20], near_lines=near[:20],
-                                   summary=f"{len(exact)} eval rows exactly and {len(near)} nearly in train")
-    if exact or near: rep.flag('error', 'leakage', f"{len(exact) + len(near)} of {len(ev)} eval rows leak from train (exact: {len(exact)}, near: {len(near)}); their scores measure memory, not skill")
+                                   pairs=pairs, threshold=threshold, summary=summary)
+    if match:
+        p = pairs[0]
+        rep.flag('error', 'leakage', f"{len(match)} of {len(ev)} eval rows leak from train (exact: {len(exact)}, near: "
+                 f"{len(near)}), e.g. eval line {p['eval_line']} {_clip(p['eval_text'], 60)!r} ≈ train line "
+                 f"{p['train_line']} {_clip(p['train_text'], 60)!r} (all pairs below); their scores measure memory, "
+                 "not skill")
 
 # %% ../nbs/02a_audit.ipynb #bbe5a54e
 _TEMPLATE_RE = re.compile(r'"[^"]*"|\'[^\']*\'|\d+(?:[.,]\d+)*')
@@ -120,91 +408,151 @@ def prompt_template(p:str)->str:
 def check_diversity(rep, rows, k:int=10):
     "Distinct n-gram ratios of prompts, share of the k most common prompts, and the most repeated templates"
     words = [_norm(_prompt(r['messages'])).split() for r in rows]
-    uni = [w for ws in words for w in ws]; bi = [tuple(ws[i:i+2]) for ws in words for i in range(len(ws) - 1)]
+    uni = [w for ws in words for w in ws]
+    bi = [tuple(ws[i:i+2]) for ws in words for i in range(len(ws) - 1)]
     d1, d2 = len(set(uni))/max(1, len(uni)), len(set(bi))/max(1, len(bi))
     prompts = Counter(prompt_key(r['messages']) for r in rows)
     topk = sum(c for _, c in prompts.most_common(k))/max(1, len(rows))
     tmpl = Counter(prompt_template(_prompt(r['messages'])) for r in rows)
     top_t = [dict(template=t, share=round(c/len(rows), 4)) for t, c in tmpl.most_common(5)]
-    rep.sections['diversity'] = dict(distinct_1=round(d1, 4), distinct_2=round(d2, 4), top_k=k, top_k_prompt_share=round(topk, 4),
-        n_templates=len(tmpl), top_templates=top_t,
-        summary=f"distinct-1 {d1:.3f}, distinct-2 {d2:.3f}; top {k} prompts {topk:.1%} of rows; {len(tmpl)} prompt templates")
-    if topk > 0.5 and len(rows) > 2*k: rep.flag('warning', 'diversity', f"the {k} most common prompts make up {topk:.0%} of the rows")
+    rep.sections['diversity'] = dict(distinct_1=round(d1, 4), distinct_2=round(d2, 4), top_k=k,
+        top_k_prompt_share=round(topk, 4), n_templates=len(tmpl), top_templates=top_t,
+        summary=f"distinct-1 {d1:.3f}, distinct-2 {d2:.3f}; top {k} prompts {topk:.1%} of rows; "
+                f"{len(tmpl)} prompt templates")
+    if topk > 0.5 and len(rows) > 2*k:
+        rep.flag('warning', 'diversity', f"the {k} most common prompts make up {topk:.0%} of the rows")
     if top_t and top_t[0]['share'] > 0.9 and len(rows) >= 20:
-        rep.flag('info', 'diversity', f"{top_t[0]['share']:.0%} of prompts follow one template ({top_t[0]['template'][:60]!r}): fine for a narrow task, a risk for a general one")
+        rep.flag('info', 'diversity', f"{top_t[0]['share']:.0%} of prompts follow one template "
+                 f"({top_t[0]['template'][:60]!r}): fine for a narrow task, a risk for a general one")
 
 # %% ../nbs/02a_audit.ipynb #d1878aed
+def _strata(rows:list, labels=None)->tuple:
+    "The field to balance and stratify on, and its value per row: the category, or the answer of a labelled task"
+    from finetune_nb.evaluate import detect_labels
+    if any('category' in r for r in rows):
+        return 'category', [r.get('category', '(none)') for r in rows]
+    answers = [_answer(r['messages']) for r in rows]
+    if not (labels or detect_labels(answers)):
+        return None, None
+    return 'answer label', [_norm(a) for a in answers]
+
 def check_balance(rep, rows, labels=None):
     "Distribution over the category field, or over the answers when they are a few labels"
-    from finetune_nb.evaluate import detect_labels
-    if any('category' in r for r in rows): field_, vals = 'category', [r.get('category', '(none)') for r in rows]
-    else:
-        answers = [_answer(r['messages']) for r in rows]; labs = labels or detect_labels(answers)
-        if not labs: rep.sections['balance'] = dict(field=None, summary='no category field and no label-like answers'); return
-        field_, vals = 'answer label', [_norm(a) for a in answers]
-    c = Counter(vals); top, n = c.most_common(1)[0]; share = n/len(vals)
+    field_, vals = _strata(rows, labels)
+    if field_ is None:
+        rep.sections['balance'] = dict(field=None, summary='no category field and no label-like answers')
+        return
+    c = Counter(vals)
+    top, n = c.most_common(1)[0]
+    share = n/len(vals)
     rep.sections['balance'] = dict(field=field_, counts=dict(c.most_common(50)), top=top, top_share=round(share, 4),
                                    summary=f"{len(c)} values of {field_}; most common {top!r} is {share:.0%}")
-    if share >= 0.9 and len(c) > 1: rep.flag('warning', 'balance', f"{share:.0%} of rows are {field_} {top!r}: the model will learn the majority, not the task")
-    elif share >= 0.9: rep.flag('info', 'balance', f"every row has {field_} {top!r}")
+    if share >= 0.9 and len(c) > 1:
+        rep.flag('warning', 'balance', f"{share:.0%} of rows are {field_} {top!r}: the model will learn the majority, "
+                                       "not the task")
+    elif share >= 0.9:
+        rep.flag('info', 'balance', f"every row has {field_} {top!r}")
+
+def check_split(rep, train:list, ev:list):
+    "The category (or label) shares realized on both sides of the split"
+    field_, vals = _strata(train + ev)
+    if field_ is None:
+        rep.sections['split'] = dict(field=None, summary='no category field and no label-like answers to compare')
+        return
+    c_tr, c_ev = Counter(vals[:len(train)]), Counter(vals[len(train):])
+    shares = {v: dict(train=round(c_tr[v]/max(1, len(train)), 4), eval=round(c_ev[v]/max(1, len(ev)), 4))
+              for v, _ in (c_tr + c_ev).most_common(20)}
+    gap = max(abs(s['train'] - s['eval']) for s in shares.values())
+    text = ', '.join(f"{v!r} {s['train']:.1%} / {s['eval']:.1%}" for v, s in list(shares.items())[:6])
+    rep.sections['split'] = dict(field=field_, shares=shares, max_gap=round(gap, 4),
+                                 summary=f"{field_} shares train / eval: {text}; largest gap {gap:.1%}")
+    if gap >= 0.1 and len(ev) >= 20:
+        v = max(shares, key=lambda v: abs(shares[v]['train'] - shares[v]['eval']))
+        rep.flag('warning', 'split', f"{field_} {v!r} is {shares[v]['train']:.0%} of train but {shares[v]['eval']:.0%} "
+                                     "of eval: eval scores won't reflect the training mix")
 
 # %% ../nbs/02a_audit.ipynb #0535cee7
-REFUSAL_RE = re.compile(r"\b(i'?m sorry|i apologi[sz]e|i can(?:not|'t) (?:help|assist|do)|as an ai\b|i am unable|i'm unable)", re.I)
+REFUSAL_RE = re.compile(r"\b(i'?m sorry|i apologi[sz]e|i can(?:not|'t) (?:help|assist|do)|as an ai\b|i am unable|"
+                        r"i'm unable)", re.I)
 
 def check_format(rep, rows):
     "Answer format consistency: JSON share and validity, length spread, refusals and very short answers"
     from finetune_nb.evaluate import parse_json
-    ans = [_answer(r['messages']) for r in rows]; n = max(1, len(ans))
-    looks = [a for a in ans if a.lstrip()[:1] in '{['];
+    ans = [_answer(r['messages']) for r in rows]
+    n = max(1, len(ans))
+    looks = [a for a in ans if a.lstrip()[:1] in '{[']
     valid = sum(isinstance(parse_json(a), (dict, list)) for a in looks)
     lens = np.array([len(a) for a in ans]) if ans else np.zeros(1)
     refusals = [r['line'] for r, a in zip(rows, ans) if REFUSAL_RE.search(a)]
     short = sum(len(a.strip()) <= 1 for a in ans)
     p10, p50, p90 = np.percentile(lens, [10, 50, 90]).round(1).tolist()
-    rep.sections['format'] = dict(json_share=round(len(looks)/n, 4), json_valid_share=round(valid/max(1, len(looks)), 4),
+    valid_txt = f" ({valid/max(1, len(looks)):.0%} valid)" if looks else ''
+    rep.sections['format'] = dict(json_share=round(len(looks)/n, 4),
+        json_valid_share=round(valid/max(1, len(looks)), 4),
         answer_chars=dict(p10=p10, p50=p50, p90=p90, cv=round(float(lens.std()/max(lens.mean(), 1e-9)), 3)),
         refusal_share=round(len(refusals)/n, 4), refusal_lines=refusals[:20], very_short_share=round(short/n, 4),
-        summary=f"answers {p50:.0f} chars median (p10 {p10:.0f}, p90 {p90:.0f}); JSON {len(looks)/n:.0%}"
-                + (f" ({valid/max(1, len(looks)):.0%} valid)" if looks else '') + f"; refusals {len(refusals)/n:.1%}")
-    if len(looks) >= 0.5*n and valid < 0.95*len(looks): rep.flag('warning', 'format', f"{len(looks) - valid} of {len(looks)} JSON-looking answers don't parse")
-    if 0 < len(looks) < 0.5*n and len(looks) > 0.05*n: rep.flag('warning', 'format', f"answers mix formats: {len(looks)/n:.0%} look like JSON, the rest don't")
-    if len(refusals) > 0.02*n: rep.flag('warning', 'format', f"{len(refusals)/n:.1%} of answers are refusals (lines {refusals[:5]} …): the model will learn to refuse")
+        summary=f"answers {p50:.0f} chars median (p10 {p10:.0f}, p90 {p90:.0f}); JSON {len(looks)/n:.0%}{valid_txt}; "
+                f"refusals {len(refusals)/n:.1%}")
+    if len(looks) >= 0.5*n and valid < 0.95*len(looks):
+        rep.flag('warning', 'format', f"{len(looks) - valid} of {len(looks)} JSON-looking answers don't parse")
+    if 0 < len(looks) < 0.5*n and len(looks) > 0.05*n:
+        rep.flag('warning', 'format', f"answers mix formats: {len(looks)/n:.0%} look like JSON, the rest don't")
+    if len(refusals) > 0.02*n:
+        rep.flag('warning', 'format', f"{len(refusals)/n:.1%} of answers are refusals (lines {refusals[:5]} …): "
+                                      "the model will learn to refuse")
 
 # %% ../nbs/02a_audit.ipynb #075c3be5
 def check_tokens(rep, lens, trained, max_len, n_too_long):
+    "Token-length percentiles and histogram under the chat template, and the share of tokens trained on"
     q = np.percentile(lens, [50, 90, 99]).round(1).tolist() if lens else [0, 0, 0]
     counts, edges = np.histogram(lens or [0], bins=40)
-    rep.sections['tokens'] = dict(p50=q[0], p90=q[1], p99=q[2], max=int(max(lens, default=0)), max_len=max_len, over_max_len=n_too_long,
+    top = max(lens, default=0)
+    share = sum(trained)/max(1, sum(lens))
+    rep.sections['tokens'] = dict(p50=q[0], p90=q[1], p99=q[2], max=int(top), max_len=max_len, over_max_len=n_too_long,
         histogram=dict(counts=counts.tolist(), edges=edges.round(1).tolist()),
-        trained_token_share=round(sum(trained)/max(1, sum(lens)), 4), total_tokens=int(sum(lens)),
-        summary=f"p50 {q[0]:.0f}, p90 {q[1]:.0f}, p99 {q[2]:.0f}, max {max(lens, default=0)} tokens (max_len {max_len}); "
-                f"{sum(trained)/max(1, sum(lens)):.0%} of tokens trained on; {n_too_long} over max_len quarantined")
-    if n_too_long: rep.flag('info', 'tokens', f"{n_too_long} examples longer than max_len={max_len} were quarantined, not truncated")
+        trained_token_share=round(share, 4), total_tokens=int(sum(lens)),
+        summary=f"p50 {q[0]:.0f}, p90 {q[1]:.0f}, p99 {q[2]:.0f}, max {top} tokens (max_len {max_len}); "
+                f"{share:.0%} of tokens trained on; {n_too_long} over max_len quarantined")
+    if n_too_long:
+        rep.flag('info', 'tokens',
+                 f"{n_too_long} examples longer than max_len={max_len} were quarantined, not truncated")
 
 # %% ../nbs/02a_audit.ipynb #f372bac2
 def split_groups(rows:list, eval_frac:float, seed:int=0, near_pairs=(), strata=None)->tuple[list, list]:
-    "Train and eval rows; rows sharing a prompt or a near-duplicate cluster stay together; stratified by `strata`"
-    uf = UnionFind(len(rows)); first = {}
+    "Train and eval rows; rows sharing a prompt or linked by `near_pairs` stay together; stratified by `strata`"
+    uf = UnionFind(len(rows))
+    first = {}
     for i, r in enumerate(rows):
-        k = prompt_key(r['messages'])
-        if k in first: uf.union(i, first[k])
-        else: first[k] = i
-    for a, b in near_pairs: uf.union(a, b)
+        j = first.setdefault(prompt_key(r['messages']), i)
+        uf.union(i, j)
+    for a, b in near_pairs:
+        uf.union(a, b)
     groups = sorted((sorted(g) for g in uf.groups()), key=lambda g: g[0])
     strata = strata or ['all']*len(rows)
     by_stratum = defaultdict(list)
-    for g in groups: by_stratum[Counter(strata[i] for i in g).most_common(1)[0][0]].append(g)
-    rng = random.Random(seed); ev, tr = [], []
+    for g in groups:
+        by_stratum[Counter(strata[i] for i in g).most_common(1)[0][0]].append(g)
+    rng = random.Random(seed)
+    ev, tr = [], []
     for s in sorted(by_stratum):
-        gs = by_stratum[s]; rng.shuffle(gs); want = round(sum(map(len, gs))*eval_frac); got = 0
-        for g in gs:
-            if got < want: ev += g; got += len(g)
-            else: tr += g
+        gs = by_stratum[s]
+        rng.shuffle(gs)
+        want = round(sum(map(len, gs))*eval_frac)
+        got, picked = 0, set()
+        for k, g in enumerate(gs):
+            if 2*got + len(g) <= 2*want:   # a group goes to eval when it brings eval closer to its share
+                picked.add(k)
+                got += len(g)
+        if want and not picked:   # a stratum owed eval rows gives at least its smallest group
+            picked.add(min(range(len(gs)), key=lambda k: len(gs[k])))
+        for k, g in enumerate(gs):
+            (ev if k in picked else tr).extend(g)
     return [rows[i] for i in sorted(tr)], [rows[i] for i in sorted(ev)]
 
 # %% ../nbs/02a_audit.ipynb #ce64366f
 def _count(tok, msgs, train_on):
-    ex = tokenize_chat(tok, msgs, train_on); return len(ex['input_ids']), sum(l != -100 for l in ex['labels'])
+    ex = tokenize_chat(tok, msgs, train_on)
+    return len(ex['input_ids']), sum(l != -100 for l in ex['labels'])
 
 def _lengths(tok, rows, train_on='all', num_proc=1):
     "Tokens and trained tokens per row under the chat template; with `num_proc` > 1 through `datasets.map` in parallel"
@@ -223,89 +571,132 @@ def _dedup(rows, src):
     seen, keep, rej = {}, [], []
     for r in rows:
         k = _norm(_text(r['messages']))
-        if k in seen: rej.append(dict(source=str(src), line=r['line'], reason=f"exact duplicate of line {seen[k]}", raw=json.dumps({'messages': r['messages']})))
-        else: seen[k] = r['line']; keep.append(r)
+        if k in seen:
+            rej.append(dict(source=str(src), line=r['line'], reason=f"exact duplicate of line {seen[k]}",
+                            raw=json.dumps({'messages': r['messages']})))
+            continue
+        seen[k] = r['line']
+        keep.append(r)
     return keep, rej
 
 # %% ../nbs/02a_audit.ipynb #da4c48ff
 def prepare_data(cfg, tok, run_dir=None)->QualityReport:
     "The data stage: load, quarantine, split and audit; writes the split, rejects and report into `run_dir` (if given)"
-    timings = {}; t0 = time.time(); src = resolve_data(cfg.data_path)
-    info = {}; rows, rejects = load_chat(src, cfg.data_format, cfg.category_field, info); timings['load_s'] = time.time() - t0
+    timings = {}
+    t0 = time.time()
+    src = resolve_data(cfg.data_path)
+    info = {}
+    rows, rejects = load_chat(src, cfg.data_format, cfg.category_field, info)
+    timings['load_s'] = time.time() - t0
     n_loaded = len(rows)   # before sampling: the reject share is over the whole source
-    if cfg.max_examples and len(rows) > cfg.max_examples: rows = sorted(random.Random(cfg.seed).sample(rows, cfg.max_examples), key=lambda r: r['line'])
+    if cfg.max_examples and len(rows) > cfg.max_examples:
+        rows = sorted(random.Random(cfg.seed).sample(rows, cfg.max_examples), key=lambda r: r['line'])
     ev_rows = None
     if cfg.eval_path:
-        ev_rows, ev_rej = load_chat(resolve_data(cfg.eval_path), cfg.data_format, cfg.category_field); rejects += ev_rej
-    n_load_rej = len(rejects)   # rows that failed to parse or validate (the rows counted below are the ones that loaded)
-    rows, dup = _dedup(rows, src); rejects += dup
-    t = time.time(); lens, trained = _lengths(tok, rows + (ev_rows or []), cfg.train_on, cfg.num_proc); timings['tokenize_s'] = time.time() - t
-    too_long = [i for i, n in enumerate(lens) if n > cfg.max_len]; both = rows + (ev_rows or [])
+        ev_rows, ev_rej = load_chat(resolve_data(cfg.eval_path), cfg.data_format, cfg.category_field)
+        rejects += ev_rej
+    n_load_rej = len(rejects)   # rows that failed to parse or validate (the rows counted below are those that loaded)
+    rows, dup = _dedup(rows, src)
+    rejects += dup
+    t = time.time()
+    both = rows + (ev_rows or [])
+    lens, trained = _lengths(tok, both, cfg.train_on, cfg.num_proc)
+    timings['tokenize_s'] = time.time() - t
+    too_long = [i for i, n in enumerate(lens) if n > cfg.max_len]
     for i in too_long:
-        r = both[i]; f = src if i < len(rows) else cfg.eval_path
-        rejects.append(dict(source=str(f), line=r['line'], reason=f"too long: {lens[i]} tokens > max_len {cfg.max_len}", raw=json.dumps({'messages': r['messages']})))
+        r, f = both[i], src if i < len(rows) else cfg.eval_path
+        rejects.append(dict(source=str(f), line=r['line'], reason=f"too long: {lens[i]} tokens > max_len {cfg.max_len}",
+                            raw=json.dumps({'messages': r['messages']})))
     ok = set(range(len(lens))) - set(too_long)
     kept = [r for i, r in enumerate(rows) if i in ok]
-    t = time.time(); sigs = minhashes([_text(r['messages']) for r in kept])
-    if ev_rows is not None:
-        ev = [r for i, r in enumerate(ev_rows) if i + len(rows) in ok]; tr = kept; tr_sigs, ev_sigs = sigs, minhashes([_text(r['messages']) for r in ev])
-        pairs = near_duplicate_pairs(sigs, cfg.near_dup_threshold)
-    else:
-        pairs = near_duplicate_pairs(sigs, cfg.near_dup_threshold)
-        from finetune_nb.evaluate import detect_labels
-        strata = [r.get('category', '(none)') for r in kept] if any('category' in r for r in kept) else None
-        if strata is None and detect_labels([_answer(r['messages']) for r in kept]): strata = [_norm(_answer(r['messages'])) for r in kept]
-        tr, ev = split_groups(kept, cfg.eval_frac, cfg.seed, pairs, strata)
-        pos = {id(r): i for i, r in enumerate(kept)}; tr_sigs, ev_sigs = [sigs[pos[id(r)]] for r in tr], [sigs[pos[id(r)]] for r in ev]
+    ev_kept = None if ev_rows is None else [r for i, r in enumerate(ev_rows) if i + len(rows) in ok]
+    t = time.time()
+    rep = QualityReport()
+    audited = kept + (ev_kept or [])
+    shared = find_shared([r['messages'] for r in audited])
+    check_shared(rep, shared)
+    cmp = compare(audited, shared)
+    clusters, left = check_duplicates(rep, audited, cmp, cfg.near_dup_threshold, shared, len(kept))
     timings['near_dup_s'] = time.time() - t
-    t = time.time(); rep = QualityReport()
+    t = time.time()
+    if ev_kept is not None:
+        tr, ev = kept, ev_kept
+        tr_cmp, ev_cmp = cmp.take(range(len(kept))), cmp.take(range(len(kept), len(audited)))
+    else:
+        links = [(c[0], j) for c in clusters for j in c[1:]] + left   # a near-duplicate cluster stays on one side
+        tr, ev = split_groups(kept, cfg.eval_frac, cfg.seed, links, _strata(kept)[1])
+        pos = {id(r): i for i, r in enumerate(kept)}
+        tr_cmp, ev_cmp = cmp.take([pos[id(r)] for r in tr]), cmp.take([pos[id(r)] for r in ev])
     check_volume(rep, len(tr), len(ev))
-    check_duplicates(rep, tr + ev, tr_sigs + ev_sigs, cfg.near_dup_threshold)
-    check_leakage(rep, tr, ev, tr_sigs, ev_sigs, cfg.near_dup_threshold)
-    check_diversity(rep, tr); check_balance(rep, tr, cfg.labels); check_format(rep, tr)
-    klens = [n for i, n in enumerate(lens) if i in ok]; ktr = [n for i, n in enumerate(trained) if i in ok]
-    check_tokens(rep, klens, ktr, cfg.max_len, len(too_long)); timings['audit_s'] = time.time() - t
+    check_leakage(rep, tr, ev, tr_cmp, ev_cmp, cfg.near_dup_threshold, shared)
+    check_split(rep, tr, ev)
+    check_diversity(rep, tr)
+    check_balance(rep, tr, cfg.labels)
+    check_format(rep, tr)
+    klens = [n for i, n in enumerate(lens) if i in ok]
+    ktr = [n for i, n in enumerate(trained) if i in ok]
+    check_tokens(rep, klens, ktr, cfg.max_len, len(too_long))
+    timings['audit_s'] = time.time() - t
     n_all = n_loaded + len(ev_rows or []) + n_load_rej
     reasons = Counter(re.split(r'[:(]| \d', r['reason'])[0].strip() for r in rejects)
-    head = dict(source=str(src), data_hash=file_hash(src), data_format=info['format'], n_rows=n_all, n_train=len(tr), n_eval=len(ev),
-                n_rejected=len(rejects), timings={k: round(v, 3) for k, v in timings.items()})
-    rej = dict(n=len(rejects), reasons=dict(reasons.most_common()),
-               summary=f"{len(rejects)} rows quarantined: " + (', '.join(f'{k} ({v})' for k, v in reasons.most_common(4)) or 'none'))
+    head = dict(source=str(src), data_hash=file_hash(src), data_format=info['format'], n_rows=n_all, n_train=len(tr),
+                n_eval=len(ev), n_rejected=len(rejects), timings={k: round(v, 3) for k, v in timings.items()})
+    top = ', '.join(f'{k} ({v})' for k, v in reasons.most_common(4)) or 'none'
+    rej = dict(n=len(rejects), reasons=dict(reasons.most_common()), summary=f"{len(rejects)} rows quarantined: {top}")
     rep.sections = head | dict(volume=rep.sections.pop('volume'), rejected=rej) | rep.sections
-    if run_dir is not None:   # the rejects and the report are written even when the gate fails; the split only when it passes
+    if run_dir is not None:   # the rejects and the report are written even when the gate fails; the split if it passes
         run_dir = Path(run_dir)
         _write_jsonl(run_dir/'rejected.jsonl', rejects)
         (run_dir/'data_report.json').write_text(json.dumps(rep.to_dict(), indent=2, default=str))
     if n_all and len(rejects)/n_all > cfg.max_reject_frac:
         first = '\n'.join(f"  {r['source']}:{r['line']}: {r['reason']}" for r in rejects[:5])
-        raise DataError(f"{len(rejects)} of {n_all} rows ({len(rejects)/n_all:.0%}) were quarantined, more than max_reject_frac="
-                        f"{cfg.max_reject_frac}" + (f"; see {run_dir/'rejected.jsonl'}" if run_dir else '') + f". First ones:\n{first}")
-    if not tr or not ev: raise DataError(f"Need training and eval examples, got {len(tr)} train and {len(ev)} eval from {src}")
-    if run_dir is not None: _write_jsonl(run_dir/'data'/'train.jsonl', tr); _write_jsonl(run_dir/'data'/'eval.jsonl', ev)
+        see = f"; see {run_dir/'rejected.jsonl'}" if run_dir else ''
+        raise DataError(f"{len(rejects)} of {n_all} rows ({len(rejects)/n_all:.0%}) were quarantined, more than "
+                        f"max_reject_frac={cfg.max_reject_frac}{see}. First ones:\n{first}")
+    if not tr or not ev:
+        raise DataError(f"Need training and eval examples, got {len(tr)} train and {len(ev)} eval from {src}")
+    if run_dir is not None:
+        _write_jsonl(run_dir/'data'/'train.jsonl', tr)
+        _write_jsonl(run_dir/'data'/'eval.jsonl', ev)
     return rep
 
 # %% ../nbs/02a_audit.ipynb #1a2bca9a
 def plot_report(rep:QualityReport, path=None):
     "Length histogram (with max_len), balance bars and duplicate cluster sizes"
     import matplotlib.pyplot as plt
-    s = rep.sections; fig, axs = plt.subplots(1, 3, figsize=(13, 3.2)); h = s['tokens']['histogram']
+    s = rep.sections
+    fig, axs = plt.subplots(1, 3, figsize=(13, 3.2))
+    h = s['tokens']['histogram']
     axs[0].stairs(h['counts'], h['edges'], fill=True)
     axs[0].axvline(s['tokens']['max_len'], color='red', ls='--', label=f"max_len {s['tokens']['max_len']}")
-    axs[0].set_title('tokens per example'); axs[0].legend(fontsize=8)
+    axs[0].set_title('tokens per example')
+    axs[0].legend(fontsize=8)
     b = s.get('balance', {})
-    if b.get('counts'): ks = list(b['counts'])[:15]; axs[1].barh(ks[::-1], [b['counts'][k] for k in ks][::-1]); axs[1].set_title(f"balance: {b['field']}")
-    else: axs[1].text(.5, .5, 'no category or label', ha='center'); axs[1].set_axis_off()
+    if b.get('counts'):
+        ks = list(b['counts'])[:15]
+        axs[1].barh(ks[::-1], [b['counts'][k] for k in ks][::-1])
+        axs[1].set_title(f"balance: {b['field']}")
+    else:
+        axs[1].text(.5, .5, 'no category or label', ha='center')
+        axs[1].set_axis_off()
     cs = s['duplicates']['cluster_sizes']
-    if cs: axs[2].bar(range(len(cs)), cs); axs[2].set_title(f"near-duplicate clusters ({s['duplicates']['near_clusters']})")
-    else: axs[2].text(.5, .5, 'no near duplicates', ha='center'); axs[2].set_axis_off()
+    if cs:
+        axs[2].bar(range(len(cs)), cs)
+        axs[2].set_title(f"near-duplicate clusters ({s['duplicates']['near_clusters']})")
+    else:
+        axs[2].text(.5, .5, 'no near duplicates', ha='center')
+        axs[2].set_axis_off()
     fig.tight_layout()
-    if path: Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=110)
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110)
     return fig
 
 def render_example(tok, msgs)->str:
     "HTML of `msgs` under the chat template, trained tokens highlighted"
     import html
-    ex = tokenize_chat(tok, msgs); out = []
+    ex = tokenize_chat(tok, msgs)
+    out = []
     for t, l in zip(ex['input_ids'], ex['labels']):
         s = html.escape(tok.decode([t]))
         out.append(f'<span style="background:#c6f6c6">{s}</span>' if l != -100 else s)
