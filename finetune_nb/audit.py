@@ -654,7 +654,9 @@ def prepare_data(cfg, tok, run_dir=None)->QualityReport:
         raise DataError(f"{len(rejects)} of {n_all} rows ({len(rejects)/n_all:.0%}) were quarantined, more than "
                         f"max_reject_frac={cfg.max_reject_frac}{see}. First ones:\n{first}")
     if not tr or not ev:
-        raise DataError(f"Need training and eval examples, got {len(tr)} train and {len(ev)} eval from {src}")
+        first = ''.join(f"\n  {r['source']}:{r['line']}: {r['reason']}" for r in rejects[:5])
+        why = f"; {rej['summary']}. First ones:{first}" if rejects else ''
+        raise DataError(f"Need training and eval examples, got {len(tr)} train and {len(ev)} eval from {src}{why}")
     if run_dir is not None:
         _write_jsonl(run_dir/'data'/'train.jsonl', tr)
         _write_jsonl(run_dir/'data'/'eval.jsonl', ev)
