@@ -1,10 +1,10 @@
-"""Does MLflow tracking slow training? The same run through `finetune-nb run`, tracking on and off, side by side in one bench
-run: interleaved rounds (identical runs on this machine differ by up to 1.7x), the fastest of each kept.
+"""Does MLflow tracking slow training? The same run through `finetune-nb run`, tracking on and off, side by side in one
+bench run: interleaved rounds (identical runs on this machine differ by up to 1.7x), the fastest of each kept.
 
 Each run trains SmolLM2-135M-Instruct on the demo task with a log record every step (the most tracking traffic there can
-be), its held-out evaluation cut to a few examples. Reported: the training stage's tokens/s with tracking (the runner syncs
-train_log.jsonl into MLflow's SQLite store every 10 s from its own process) and without, and their ratio; the target is
-within 3 %. Also the number of step metrics that reached MLflow, read back through its API.
+be), its held-out evaluation cut to a few examples. Reported: the training stage's tokens/s with tracking (the runner
+syncs train_log.jsonl into MLflow's SQLite store every 10 s from its own process) and without, and their ratio; the
+target is within 3 %. Also the number of step metrics that reached MLflow, read back through its API.
 
 Last line: RESULT tracking_on_tok_s=<x> tracking_off_tok_s=<x> ratio=<on/off>.
 --quick: 20 steps, 2 rounds.  --smoke: the tiny model, 3 steps, 1 round (seconds; run by the test command).

@@ -17,7 +17,8 @@ def test_the_wheel_runs_the_tiny_preset_from_an_empty_folder(tmp_path):
     assert built.returncode == 0, built.stderr[-2000:]
     wheel, = dist.glob('finetune_nb-*.whl')
     venv = tmp_path/'venv'
-    subprocess.run([getattr(sys, '_base_executable', sys.executable), '-m', 'venv', '--without-pip', str(venv)], check=True)
+    base_python = getattr(sys, '_base_executable', sys.executable)
+    subprocess.run([base_python, '-m', 'venv', '--without-pip', str(venv)], check=True)
     py = venv/'bin'/'python'
     site = Path(subprocess.check_output([str(py), '-c', 'import sysconfig; print(sysconfig.get_path("purelib"))'],
                                         text=True).strip())

@@ -98,7 +98,8 @@ def test_sigterm_and_ctrl_c_mark_the_run_interrupted_and_resume_finishes_it(runs
         before = len(log_steps(rd))
         p = subprocess.Popen([str(BIN/'finetune-nb'), 'resume', str(rd)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
-        wait_for(lambda: metrics(rd).get('status') == 'running' and len(log_steps(rd)) > before + 5, what='training again')
+        wait_for(lambda: metrics(rd).get('status') == 'running' and len(log_steps(rd)) > before + 5,
+                 what='training again')
     out, err = p.communicate(timeout=300)
     assert p.returncode == 0, err[-3000:]
     assert metrics(rd)['status'] == 'success' and log_steps(rd) == list(range(1, 301))
@@ -115,7 +116,8 @@ def test_errors_before_the_run_folder_exists_name_the_real_cause(runs_dir, tmp_p
     blocked = tmp_path/'a_file'
     blocked.write_text('')
     r = cli('run', 'configs/tiny.yaml', '--runs-dir', blocked/'runs')
-    assert r.returncode == 2 and f'cannot create the runs folder {blocked/"runs"}: Not a directory' in r.stderr, r.stderr
+    expected = f'cannot create the runs folder {blocked/"runs"}: Not a directory'
+    assert r.returncode == 2 and expected in r.stderr, r.stderr
     assert r.stderr.count('finetune-nb:') == 1 and 'Traceback' not in r.stderr
     assert [p.name for p in runs_dir.iterdir()] == [done.name]   # no run folder, no tracking store
 
@@ -173,7 +175,7 @@ def test_a_loss_that_turns_nan_fails_the_run_and_keeps_the_last_good_checkpoint(
 
 
 def test_a_bom_file_loses_no_row_and_the_summary_names_the_quarantine(runs_dir, tmp_path):
-    "Must hold 5: a UTF-8 BOM is not a bad first row; the success summary says how many rows went where; no secret is saved"
+    "Must hold 5: a BOM is not a bad first row; the summary says how many rows went where; no secret is saved"
     rows = [json.dumps({'messages': [{'role': 'user', 'content': f'Spell {w}'}, {'role': 'assistant', 'content': w}]})
             for w in (f'word{i}' for i in range(40))]
     data = tmp_path/'bom.jsonl'
@@ -205,7 +207,8 @@ def test_a_full_disk_while_saving_fails_the_run_and_keeps_the_previous_checkpoin
     "Must hold 8, on a real full file system: a 6 MB tmpfs filled up after the first checkpoint"
     mnt = tmp_path/'small'
     mnt.mkdir()
-    mounted = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', str(mnt)], capture_output=True, text=True)
+    mounted = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', str(mnt)], capture_output=True,
+                             text=True)
     if mounted.returncode != 0:
         pytest.skip(f"can't mount a tmpfs here ({mounted.stderr.strip()}); 03_train's notebook test injects the error")
     try:

@@ -1,5 +1,5 @@
-"""Sweeps end to end through the CLI: a 2 x 2 grid with the data stage run once, killed mid-member and resumed, read back
-from MLflow's own API; an Optuna search; bad specs refused before anything runs."""
+"""Sweeps end to end through the CLI: a 2 x 2 grid with the data stage run once, killed mid-member and resumed, read
+back from MLflow's own API; an Optuna search; bad specs refused before anything runs."""
 import csv, json, os, signal, subprocess, time
 from pathlib import Path
 import pytest
