@@ -16,6 +16,7 @@ from finetune_nb.export import export_run, load_export, load_run, run_record
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument('--run', help='a finished run folder (default: the latest demo-arpabet run)')
 ap.add_argument('--probes', type=int, default=32, help='held-out prompts for the check and the speed test')
+ap.add_argument('--broken', action='store_true', help='also check a GGUF without the Q/K permutation (must fail)')
 args = ap.parse_args()
 run = Path(args.run) if args.run else next(iter(sorted(runs_root().glob('*_demo-arpabet'), reverse=True)), None)
 if run is None:
@@ -55,6 +56,19 @@ for name, c in checks.items():
     tps, _ = speeds[name]
     print(f"{name:<11}{c['export_s']:>9.1f}{c['size_mb']:>9.1f}{tps:>8.1f}{100*c['token_agreement']:>10.1f}%"
           f"{c['identical']:>7}/{c['n_probes']:<3}{c['max_logit_diff']:>16.4g}{c['logit_error_ratio']:>13.4f}")
+if args.broken:
+    import unittest.mock
+    import finetune_nb.export as ex
+    from finetune_nb.export import ExportCheckFailed
+    with unittest.mock.patch.object(ex, 'permute_qk', lambda w, n: w):
+        try:
+            export_run(run, 'gguf', out/'broken', 'f16', n_probes=args.probes, progress=lambda s: None)
+            print("\nBROKEN export (no Q/K permutation) PASSED the check: the check is blind to it")
+        except ExportCheckFailed as e:
+            c = e.check
+            print(f"\nbroken GGUF f16 (no Q/K permutation): agreement {100*c['token_agreement']:.1f} %, "
+                  f"{c['identical']}/{c['n_probes']} identical, max logit diff {c['max_logit_diff']:.4g}, "
+                  f"error ratio {c['logit_error_ratio']:.3f}: rejected ({c['reason']})")
 print("\nGGUF files are dequantized to fp32 by transformers: their speed there is the merged model's; q8_0 saves "
       "disk and llama.cpp memory, not transformers time.")
 shutil.rmtree(out, ignore_errors=True)
