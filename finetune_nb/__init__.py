@@ -1,6 +1,7 @@
 __version__ = "0.1.0"
 
-_LAZY = {'load_registered': 'finetune_nb.registry'}   # `finetune_nb.load_registered(...)` without importing torch upfront
+# `finetune_nb.load_run(...)` and friends without importing torch when the package is imported
+_LAZY = {'load_run': 'finetune_nb.export', 'generate': 'finetune_nb.export', 'load_registered': 'finetune_nb.registry'}
 
 
 def __getattr__(name):

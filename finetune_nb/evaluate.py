@@ -148,7 +148,7 @@ def _rows(prefix, sufs, pad_id):
 @torch.no_grad()
 def generate(model, tok, convs:list, max_new_tokens:int=48, batch_size:int=32, precision:str='fp32',
              share_prefix:bool=True, **kw)->list:
-    "Answers `{'text', 'stopped', 'n_tokens'}` to each conversation in `convs` (lists of messages ending with a user turn)"
+    "Answers `{'text', 'stopped', 'n_tokens', 'ids'}` to each conversation in `convs` (lists of messages ending with a user turn)"
     import copy
     model.eval(); dev = next(model.parameters()).device
     ids = [tok(tok.apply_chat_template(c, tokenize=False, add_generation_prompt=True), add_special_tokens=False)['input_ids'] for c in convs]
@@ -169,7 +169,7 @@ def generate(model, tok, convs:list, max_new_tokens:int=48, batch_size:int=32, p
             gen = model.generate(input_ids=inp.to(dev), attention_mask=att.to(dev), **gkw)[:, inp.shape[1]:]
             for i, g in zip(bi, gen.tolist()):
                 stop = tok.eos_token_id in g; g = g[:g.index(tok.eos_token_id)] if stop else g
-                out[i] = dict(text=tok.decode(g, skip_special_tokens=True).strip(), stopped=stop, n_tokens=len(g))
+                out[i] = dict(text=tok.decode(g, skip_special_tokens=True).strip(), stopped=stop, n_tokens=len(g), ids=g)
     return out
 
 # %% ../nbs/04_evaluate.ipynb #49fc2166
