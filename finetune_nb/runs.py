@@ -16,7 +16,7 @@ from .lifecycle import (RunLock, RunBusy, Interrupted, LOCKED_ENV, RUNNER_ENV, _
 from .track import live_sync, sync
 
 # %% auto #0
-__all__ = ['PIPELINE', 'PACKAGE', 'PACKAGES', 'project_root', 'runs_root', 'utc_stamp', 'write_json', 'read_json',
+__all__ = ['PIPELINE', 'PACKAGE', 'PACKAGES', 'HEAVY', 'project_root', 'runs_root', 'utc_stamp', 'write_json', 'read_json',
            'update_metrics', 'environment', 'RunFolderError', 'start_run', 'find_file', 'notebook_params', 'latest_run',
            'open_run', 'stage', 'nbs_dir', 'run_pipeline', 'summary_table', 'list_runs', 'runs_table', 'data_report',
            'main']
@@ -331,7 +331,9 @@ def runs_table(rows:list[dict])->str:
     return '\n'.join(lines)
 
 # %% ../nbs/05_runs.ipynb #5a19898d
-def _parser():
+HEAVY = ('export', 'chat')   # their module imports torch and gguf: loaded only when one of them is the command
+
+def _parser(argv=()):
     ap = argparse.ArgumentParser(prog='finetune-nb', description='Fine-tune chat models with LoRA/QLoRA, the playbook way.')
     sub = ap.add_subparsers(dest='cmd', required=True)
     for name, hlp in [('run', 'create a run folder and execute the pipeline notebooks in it'), ('config', 'print the resolved config')]:
@@ -365,6 +367,12 @@ def _parser():
     p.add_argument('--force', action='store_true', help='register a failed, unfinished or prefer-prompting run anyway')
     p = sub.add_parser('models', help='list the registered models: names, versions, aliases')
     p.add_argument('--runs-dir', help='the runs folder whose registry to list (default: as for run)')
+    if next((a for a in argv if not a.startswith('-')), None) in HEAVY:
+        from finetune_nb.export import add_commands
+        add_commands(sub)
+    else:
+        sub.add_parser('export', help='export a finished run as merged safetensors or GGUF, checked against the run')
+        sub.add_parser('chat', help="chat with a run's model in the terminal")
     p = sub.add_parser('data-report', help="audit a data file against the playbook's checklist, without training")
     p.add_argument('data', help='data file, save_to_disk folder, hf:<name> or builtin:<name>')
     p.add_argument('-c', '--config', help='preset YAML for the model, max_len, split and format (default: the defaults)')
@@ -464,11 +472,16 @@ def _models(args)->int:
         print(f"{r['name']:<24} {r['version']:>7}  {','.join(r['aliases']) or '-':<16} {r['run']:<40} {r['verdict'][:60]}")
     return 0
 
+def _export(args)->int:
+    from finetune_nb.export import run_command
+    return run_command(args)
+
 def main(argv=None):
     from finetune_nb.data import DataError
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser(argv).parse_args(argv)
     commands = dict(run=_run, config=_run, resume=_resume, runs=_runs, sweep=_sweep, compare=_compare,
-                    register=_register, models=_models, **{'data-report': data_report})
+                    register=_register, models=_models, export=_export, chat=_export, **{'data-report': data_report})
     try:
         return commands[args.cmd](args)
     except (ConfigError, FileNotFoundError, DataError, RunBusy, RunFolderError) as e:
