@@ -12,17 +12,12 @@ def run(tmp_path_factory):
     runs = tmp_path_factory.mktemp('runs')
     r = cli('run', 'configs/tiny.yaml', env=dict(FINETUNE_NB_RUNS=str(runs)))
     assert r.returncode == 0, r.stderr[-3000:]
-    return next(runs.iterdir())
+    return next(p for p in runs.iterdir() if (p/'config.yaml').exists())   # beside it: mlflow.db, mlartifacts/
 
 def main(*argv)->int:
-    "`finetune-nb export|chat` as runs.main will run them: bad input is one `finetune-nb: ...` line and exit 2"
-    ap = argparse.ArgumentParser(prog='finetune-nb')
-    ex.add_commands(ap.add_subparsers(dest='cmd', required=True))
-    try:
-        return ex.run_command(ap.parse_args([str(a) for a in argv]))
-    except (ConfigError, FileNotFoundError) as e:
-        print(f"finetune-nb: {e}", file=sys.stderr)
-        return 2
+    "`finetune-nb export|chat ...` in this process: the CLI's own `main`"
+    from finetune_nb.runs import main as cli_main
+    return cli_main([str(a) for a in argv])
 
 def plain_python(code:str)->str:
     "Run `code` in a fresh interpreter; it must not import finetune_nb or peft"
