@@ -14,3 +14,14 @@ def cli(*args, env=None, cwd=ROOT, timeout=600):
     "Run the finetune-nb console script of this environment"
     return subprocess.run([str(BIN/'finetune-nb'), *map(str, args)], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def wait_for(predicate, timeout=400, what='it'):
+    "Poll `predicate` until it holds, failing after `timeout` seconds with `what` named"
+    import time
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")

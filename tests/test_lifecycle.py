@@ -5,7 +5,7 @@ import json, os, random, shutil, signal, subprocess, time
 from pathlib import Path
 import pytest
 from safetensors.torch import load_file
-from conftest import ROOT, BIN, cli
+from conftest import ROOT, BIN, cli, wait_for
 
 LONG = ['-p', 'max_steps=300', '-p', 'save_every=10']   # long enough to be caught mid-training
 
@@ -15,15 +15,6 @@ def start(runs_dir, *args):
     env = {**os.environ, 'FINETUNE_NB_RUNS': str(runs_dir)}
     return subprocess.Popen([str(BIN/'finetune-nb'), 'run', 'configs/tiny.yaml', *args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_for(predicate, timeout=240, what='it'):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def the_run(runs_dir):

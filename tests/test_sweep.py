@@ -3,20 +3,11 @@ back from MLflow's own API; an Optuna search; bad specs refused before anything 
 import csv, json, os, signal, subprocess, time
 from pathlib import Path
 import pytest
-from conftest import ROOT, BIN, cli
+from conftest import ROOT, BIN, cli, wait_for
 
 
 def sweep_env(runs_dir):
     return {**os.environ, 'FINETUNE_NB_RUNS': str(runs_dir)}
-
-
-def wait_for(predicate, timeout=400, what='it'):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_grid_sweep_killed_and_resumed_prepares_data_once_and_tracks_parent_and_children(runs_dir):
