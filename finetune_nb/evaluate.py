@@ -4,69 +4,25 @@
 
 # %% ../nbs/04_evaluate.ipynb #648cb2df
 from __future__ import annotations
-import functools, json, random, re, string, time
-from collections import Counter
+import json, random, time
 from pathlib import Path
 import numpy as np, torch
 from scipy.stats import binomtest
 
 # %% auto #0
-__all__ = ['METRIC_FNS', 'DEFAULT_TASK_PROMPT', 'LABELS', 'normalize', 'exact_match', 'contains', 'token_f1', 'rouge_l',
-           'parse_label', 'detect_labels', 'classification_report', 'parse_json', 'looks_like_json', 'json_valid',
-           'json_field_f1', 'paired_bootstrap', 'mcnemar', 'generate', 'split_example', 'baseline_conv', 'score',
-           'summarize', 'compare', 'verdict', 'task_metrics', 'default_task_prompt', 'evaluate_run', 'results_table',
-           'write_report', 'plot_comparison', 'plot_confusion']
+__all__ = ['DEFAULT_TASK_PROMPT', 'LABELS', 'classification_report', 'paired_bootstrap', 'mcnemar', 'generate', 'split_example',
+           'baseline_conv', 'score', 'summarize', 'compare', 'verdict', 'task_metrics', 'default_task_prompt',
+           'evaluate_run', 'results_table', 'write_report', 'plot_comparison', 'plot_confusion', 'normalize',
+           'exact_match', 'contains', 'token_f1', 'rouge_l', 'parse_label', 'detect_labels', 'accuracy', 'no_label',
+           'parse_json', 'looks_like_json', 'json_valid', 'json_field_f1', 'Metric', 'METRICS']
 
-# %% ../nbs/04_evaluate.ipynb #8c0cd5f4
-def normalize(s:str)->str:
-    "Lower case, collapse whitespace, strip quotes and a final full stop"
-    s = re.sub(r'\s+', ' ', s.strip().lower())
-    return s.strip(' "\'`').rstrip('.').strip()
+# %% ../nbs/04_evaluate.ipynb #5036f5e0
+from .answers import (normalize, exact_match, contains, token_f1, rouge_l, parse_label,
+                                 detect_labels, accuracy, no_label, parse_json, looks_like_json, json_valid,
+                                 json_field_f1, _mentions, Metric, METRICS)
 
-def exact_match(pred:str, ref:str)->float: return float(normalize(pred) == normalize(ref))
-
-def contains(pred:str, ref:str)->float:
-    p, r = f' {normalize(pred)} ', normalize(ref)
-    p = re.sub(r'[%s]' % re.escape(string.punctuation.replace('-', '')), ' ', p)
-    r = re.sub(r'[%s]' % re.escape(string.punctuation.replace('-', '')), ' ', r)
-    return float(bool(r.split()) and f" {' '.join(r.split())} " in f" {' '.join(p.split())} ")
-
-def token_f1(pred:str, ref:str)->float:
-    p, r = normalize(pred).split(), normalize(ref).split()
-    if not p or not r: return float(p == r)
-    common = sum((Counter(p) & Counter(r)).values())
-    return 0.0 if common == 0 else 2*common/(len(p) + len(r))
-
-def rouge_l(pred:str, ref:str)->float:
-    "ROUGE-L F-measure (rouge-score, the reference implementation's tokenization)"
-    return _rouge().score(ref, pred)['rougeL'].fmeasure
-
-@functools.cache
-def _rouge():
-    from rouge_score import rouge_scorer
-    return rouge_scorer.RougeScorer(['rougeL'])
-
-METRIC_FNS = dict(exact_match=exact_match, contains=contains, token_f1=token_f1, rouge_l=rouge_l)
-
-# %% ../nbs/04_evaluate.ipynb #61c9c594
-def _mentions(text:str, label:str)->bool:
-    return re.search(r'(?<![\w-])' + re.escape(normalize(label)) + r'(?![\w-])', normalize(text)) is not None
-
-def parse_label(answer:str, labels:list)->str|None:
-    "The single allowed label that `answer` commits to, else None"
-    a = normalize(answer)
-    for l in labels:
-        if a == normalize(l): return l
-    found = [l for l in labels if _mentions(answer, l)]
-    return found[0] if len(found) == 1 else None
-
-def detect_labels(refs:list, max_labels:int=20)->list:
-    "The label set when the reference answers are a few repeated values (a labelled task), else []"
-    c = Counter(normalize(r) for r in refs)
-    if not 2 <= len(c) <= max_labels or min(c.values()) < 2: return []
-    first = {}
-    for r in refs: first.setdefault(normalize(r), r.strip())
-    return sorted(first.values())
+_all_ = ['normalize', 'exact_match', 'contains', 'token_f1', 'rouge_l', 'parse_label', 'detect_labels', 'accuracy',
+         'no_label', 'parse_json', 'looks_like_json', 'json_valid', 'json_field_f1', 'Metric', 'METRICS']
 
 # %% ../nbs/04_evaluate.ipynb #ab76e6cf
 def classification_report(preds:list, refs:list, labels:list)->dict:
@@ -79,34 +35,6 @@ def classification_report(preds:list, refs:list, labels:list)->dict:
         pr = tp/(tp + fp) if tp + fp else 0.0; rc = tp/(tp + fn) if tp + fn else 0.0
         per[l] = dict(precision=round(float(pr), 4), recall=round(float(rc), 4), f1=round(float(2*pr*rc/(pr + rc)) if pr + rc else 0.0, 4), support=int(cm[i].sum()))
     return dict(per_class=per, macro_f1=round(float(np.mean([v['f1'] for v in per.values()])), 4), confusion=cm.tolist(), labels=list(labels) + ['(none)'])
-
-# %% ../nbs/04_evaluate.ipynb #80935b75
-def parse_json(s:str):
-    "The JSON value in `s` (bare, fenced, or the first object/array in the text), else None"
-    s = re.sub(r'^```(?:json)?\s*|\s*```$', '', s.strip())
-    try: return json.loads(s)
-    except ValueError: pass
-    for i, ch in enumerate(s):
-        if ch in '{[':
-            try: return json.JSONDecoder().raw_decode(s[i:])[0]
-            except ValueError: continue
-    return None
-
-def _pairs(v, path='')->set:
-    if isinstance(v, dict): return set().union(*[_pairs(x, f'{path}.{k}') for k, x in v.items()]) if v else {(path, '{}')}
-    if isinstance(v, list): return set().union(*[_pairs(x, f'{path}[{i}]') for i, x in enumerate(v)]) if v else {(path, '[]')}
-    return {(path, normalize(str(v)) if isinstance(v, str) else json.dumps(v))}
-
-def looks_like_json(refs:list)->bool: return bool(refs) and sum(isinstance(parse_json(r), (dict, list)) for r in refs) >= 0.9*len(refs)
-def json_valid(pred:str, ref:str)->float: return float(isinstance(parse_json(pred), (dict, list)))
-
-def json_field_f1(pred:str, ref:str)->float:
-    p, r = parse_json(pred), parse_json(ref)
-    if not isinstance(p, (dict, list)): return 0.0
-    pp, rr = _pairs(p), _pairs(r); common = len(pp & rr)
-    return 0.0 if not common else 2*common/(len(pp) + len(rr))
-
-METRIC_FNS |= dict(json_valid=json_valid, json_field_f1=json_field_f1)
 
 # %% ../nbs/04_evaluate.ipynb #513d5faf
 def paired_bootstrap(a, b, n_boot:int=2000, seed:int=0, ci:float=0.95)->dict:
@@ -190,11 +118,10 @@ def baseline_conv(prompt:list, task_prompt:str='', shots:list=())->list:
 
 # %% ../nbs/04_evaluate.ipynb #a7700448
 def score(answers:list, refs:list, metrics:list, labels:list=())->dict:
-    "Per-example values of each metric (`accuracy` and `no_label` parse labels), plus stop and length records"
-    fns = METRIC_FNS | dict(accuracy=lambda p, r: float(parse_label(p, labels) == parse_label(r, labels)),
-                            no_label=lambda p, r: float(parse_label(p, labels) is None))
-    out = {m: [fns[m](a['text'], r) for a, r in zip(answers, refs)] for m in metrics}
-    out['stopped'] = [float(a['stopped']) for a in answers]; out['n_tokens'] = [a['n_tokens'] for a in answers]
+    "Per-example values of each metric (an entry of `METRICS`), plus stop and length records"
+    out = {m: [METRICS[m](a['text'], r, labels) for a, r in zip(answers, refs)] for m in metrics}
+    out['stopped'] = [float(a['stopped']) for a in answers]
+    out['n_tokens'] = [a['n_tokens'] for a in answers]
     return out
 
 def summarize(scores:dict)->dict:
@@ -212,18 +139,29 @@ def compare(scores:dict, metrics:list, target:str='finetuned', seed:int=0)->dict
             if set(s[m]) | set(scores[target][m]) <= {0.0, 1.0}: out[name][m]['mcnemar_p'] = mcnemar(scores[target][m], s[m])
     return out
 
+def _ranking(system_summary:dict, metrics:list)->tuple:
+    "Sort key of one system: better on the first metric, ties broken by the rest, each in its own direction"
+    return tuple(METRICS[m].better(system_summary.get(m, 0)) for m in metrics)
+
 LABELS = dict(base_zero_shot='base + prompt', base_few_shot='base + {k}-shot', finetuned='fine-tuned')
 
 def verdict(summary:dict, comparisons:dict, metric:str, k:int=0)->dict:
     "One plain sentence on whether fine-tuning beat the best base-model baseline on `metric`"
     bases = [n for n in comparisons if n.startswith('base_')] or list(comparisons)
     others = [m for m in comparisons[bases[0]] if m != metric]  # ties on `metric` go to the better baseline on the rest
-    best = max(bases, key=lambda n: (summary[n][metric], *(summary[n].get(m, 0) for m in others)))
-    c = comparisons[best][metric]; name = LABELS.get(best, best).format(k=k); pts = lambda x: f"{100*x:+.1f}"
-    ci = f"(95 % CI {100*c['lo']:.1f} to {100*c['hi']:.1f}, n={c['n']})"
-    if c['lo'] > 0: s, worth = f"Fine-tuning beats {name} by {pts(c['diff'])} {metric} points {ci}: worth it.", True
-    elif c['hi'] < 0: s, worth = f"Fine-tuning is worse than {name} by {pts(-c['diff'])[1:]} {metric} points {ci}: prefer prompting.", False
-    else: s, worth = f"No significant gain over {name} on {metric} ({pts(c['diff'])} points {ci}): prefer prompting.", False
+    best = max(bases, key=lambda n: _ranking(summary[n], [metric] + others))
+    c = comparisons[best][metric]
+    name = LABELS.get(best, best).format(k=k)
+    scale, sign = METRICS[metric].scale, 1 if METRICS[metric].higher_is_better else -1
+    gain, gain_lo, gain_hi = sign*c['diff'], *sorted((sign*c['lo'], sign*c['hi']))
+    ci = f"(95 % CI {scale*c['lo']:.1f} to {scale*c['hi']:.1f}, n={c['n']})"
+    if gain_lo > 0:
+        s, worth = f"Fine-tuning beats {name} by {scale*gain:+.1f} {metric} points {ci}: worth it.", True
+    elif gain_hi < 0:
+        s, worth = f"Fine-tuning is worse than {name} by {-scale*gain:.1f} {metric} points {ci}: prefer prompting.", False
+    else:
+        s = f"No significant gain over {name} on {metric} ({scale*gain:+.1f} points {ci}): prefer prompting."
+        worth = False
     return dict(sentence=s, worth_it=worth, metric=metric, best_baseline=best, **c)
 
 # %% ../nbs/04_evaluate.ipynb #e2ed3b0a
@@ -323,7 +261,7 @@ def results_table(ev:dict)->str:
         c = ev['comparisons'].get(name, {}).get(pm)
         d = (f"{100*c['diff']:+.1f} ({100*c['lo']:+.1f} to {100*c['hi']:+.1f})" + (f", McNemar p={c['mcnemar_p']:.2g}" if 'mcnemar_p' in c else '')) if c else '—'
         loss = f"{s['loss']:.3f}" if 'loss' in s else '—'
-        rows.append(f"| {_label(name, k)} | " + ' | '.join(f"{100*s[m]:.1f}" for m in ms) + f" | {loss} | {100*s['stopped']:.0f} % | {d} |")
+        rows.append(f"| {_label(name, k)} | " + ' | '.join(METRICS[m].show(s[m]) for m in ms) + f" | {loss} | {100*s['stopped']:.0f} % | {d} |")
     return head + '\n' + '\n'.join(rows)
 
 def _one_line(s:str, n:int=160)->str:
@@ -348,15 +286,16 @@ def write_report(ev:dict, run_dir, seed:int=0)->Path:
     "`report.md` in `run_dir`: verdict, table, categories, confusion matrices, side-by-side examples"
     run_dir = Path(run_dir); m, k = ev['primary'], ev['few_shot']
     samples = read_jsonl(run_dir/'eval_samples.jsonl'); best = ev['verdict']['best_baseline']; keys = list(ev['summary'])
-    wins = sorted([s for s in samples if s[f'finetuned_{m}'] > s[f'{best}_{m}']], key=lambda s: s[f'{best}_{m}'] - s[f'finetuned_{m}'])
-    regs = sorted([s for s in samples if s[f'finetuned_{m}'] < s[f'{best}_{m}']], key=lambda s: s[f'finetuned_{m}'] - s[f'{best}_{m}'])
+    gain = lambda s: METRICS[m].better(s[f'finetuned_{m}']) - METRICS[m].better(s[f'{best}_{m}'])
+    wins = sorted([s for s in samples if gain(s) > 0], key=lambda s: -gain(s))
+    regs = sorted([s for s in samples if gain(s) < 0], key=gain)
     lines = [f"# Evaluation report\n\n**{ev['verdict']['sentence']}**\n",
              f"Task: {ev['task']}; primary metric: {m}; n = {ev['n']} held-out examples; few-shot examples come from the training "
              f"split; generation precision {ev['precision']}.\n\nThe base model's system prompt: *{_one_line(ev['system_prompt'], 600)}*\n",
              results_table(ev)]
     if ev.get('by_category'):
         lines += [f"\n### {m} by category\n", '| category | n | ' + ' | '.join(_label(x, k) for x in keys) + ' |', '|---|---|' + '---|'*len(keys)]
-        lines += [f"| {c} | {v['n']} | " + ' | '.join(f"{100*v[x]:.1f}" for x in keys) + ' |' for c, v in ev['by_category'].items()]
+        lines += [f"| {c} | {v['n']} | " + ' | '.join(METRICS[m].show(v[x]) for x in keys) + ' |' for c, v in ev['by_category'].items()]
     if ev.get('classification'):
         lines.append('\n### Confusion matrices')
         for x in ('finetuned', best): lines += _confusion_md(ev['classification'][x], _label(x, k))
@@ -372,8 +311,8 @@ def plot_comparison(ev:dict, path=None):
     ms, names = ev['metrics'], list(ev['summary']); x = np.arange(len(ms)); w = 0.8/len(names)
     fig, ax = plt.subplots(figsize=(1.8 + 1.6*len(ms), 3.2))
     for i, n in enumerate(names):
-        vals = [100*ev['summary'][n][m] for m in ms]
-        err = [100*(ev['comparisons'][n][m]['hi'] - ev['comparisons'][n][m]['lo'])/2 for m in ms] if n in ev['comparisons'] else None
+        vals = [METRICS[m].scale*ev['summary'][n][m] for m in ms]
+        err = [METRICS[m].scale*(ev['comparisons'][n][m]['hi'] - ev['comparisons'][n][m]['lo'])/2 for m in ms] if n in ev['comparisons'] else None
         ax.bar(x + i*w, vals, w, yerr=err, capsize=3, label=_label(n, ev['few_shot']))
     ax.set_xticks(x + w*(len(names)-1)/2, ms); ax.set_ylabel('score (%)'); ax.legend(fontsize=8); ax.set_title(f"held-out, n={ev['n']}")
     fig.tight_layout()
