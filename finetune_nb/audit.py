@@ -9,8 +9,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
-from .data import (load_chat, resolve_data, tokenize_chat, prompt_key, file_hash, read_jsonl, _write_jsonl, _norm,
+from .data import (load_chat, resolve_data, tokenize_chat, prompt_key, file_hash, read_jsonl, _write_jsonl,
                                DataError, volume_warnings)
+from .answers import normalize, detect_labels, parse_json
 
 # %% auto #0
 __all__ = ['REFUSAL_RE', 'shingles', 'jaccard', 'minhashes', 'UnionFind', 'near_duplicate_pairs', 'SharedText', 'find_shared',
@@ -26,7 +27,7 @@ def _text(msgs): return '\n'.join(m['content'] for m in msgs)
 # %% ../nbs/02a_audit.ipynb #05be2be2
 def shingles(text:str)->set:
     "Character 4-grams of the normalized text (case, spacing and punctuation ignored), and word 3-grams from 8 words"
-    t = _norm(re.sub(r'[^\w\s]', ' ', text))
+    t = normalize(re.sub(r'[^\w\s]', ' ', text), answer=False)
     w = t.split()
     chars = {t[i:i+4] for i in range(max(1, len(t) - 3))}
     if len(w) < 8:
@@ -343,7 +344,7 @@ def check_duplicates(rep, rows:list, cmp:Compared, threshold:float, shared:Share
         return out | (dict(eval_lines=[rows[i]['line'] for i in c if i >= n_data]) if n_data < len(rows) else {})
     by_prompt = defaultdict(set)
     for r in rows:
-        by_prompt[prompt_key(r['messages'])].add(_norm(_answer(r['messages'])))
+        by_prompt[prompt_key(r['messages'])].add(normalize(_answer(r['messages'])))
     conflicts = [p for p, a in by_prompt.items() if len(a) > 1]
     sizes = [len(c) for c in clusters]
     n_near = sum(sizes) - len(sizes)
@@ -372,10 +373,10 @@ def check_leakage(rep, train:list, ev:list, tr:Compared, evc:Compared, threshold
     first = {}
     for j, r in enumerate(train):
         first.setdefault(prompt_key(r['messages']), j)
-        first.setdefault(_norm(_text(r['messages'])), j)
+        first.setdefault(normalize(_text(r['messages']), answer=False), j)
     match = {}   # eval index -> (train index, similarity, kind)
     for k, r in enumerate(ev):
-        j = first.get(prompt_key(r['messages']), first.get(_norm(_text(r['messages']))))
+        j = first.get(prompt_key(r['messages']), first.get(normalize(_text(r['messages']), answer=False)))
         if j is not None:
             match[k] = (j, 1.0, 'exact')
     for j, k in near_duplicate_pairs(tr.sigs, threshold, query=evc.sigs, texts=tr.texts, query_texts=evc.texts):
@@ -403,11 +404,11 @@ _TEMPLATE_RE = re.compile(r'"[^"]*"|\'[^\']*\'|\d+(?:[.,]\d+)*')
 
 def prompt_template(p:str)->str:
     "A prompt with quoted strings and numbers masked, cut to its first 12 words: rows from one template collapse"
-    return ' '.join(_TEMPLATE_RE.sub('<x>', _norm(p)).split()[:12])
+    return ' '.join(_TEMPLATE_RE.sub('<x>', normalize(p, answer=False)).split()[:12])
 
 def check_diversity(rep, rows, k:int=10):
     "Distinct n-gram ratios of prompts, share of the k most common prompts, and the most repeated templates"
-    words = [_norm(_prompt(r['messages'])).split() for r in rows]
+    words = [normalize(_prompt(r['messages']), answer=False).split() for r in rows]
     uni = [w for ws in words for w in ws]
     bi = [tuple(ws[i:i+2]) for ws in words for i in range(len(ws) - 1)]
     d1, d2 = len(set(uni))/max(1, len(uni)), len(set(bi))/max(1, len(bi))
@@ -428,13 +429,12 @@ def check_diversity(rep, rows, k:int=10):
 # %% ../nbs/02a_audit.ipynb #d1878aed
 def _strata(rows:list, labels=None)->tuple:
     "The field to balance and stratify on, and its value per row: the category, or the answer of a labelled task"
-    from finetune_nb.evaluate import detect_labels
     if any('category' in r for r in rows):
         return 'category', [r.get('category', '(none)') for r in rows]
     answers = [_answer(r['messages']) for r in rows]
     if not (labels or detect_labels(answers)):
         return None, None
-    return 'answer label', [_norm(a) for a in answers]
+    return 'answer label', [normalize(a) for a in answers]
 
 def check_balance(rep, rows, labels=None):
     "Distribution over the category field, or over the answers when they are a few labels"
@@ -477,7 +477,6 @@ REFUSAL_RE = re.compile(r"\b(i'?m sorry|i apologi[sz]e|i can(?:not|'t) (?:help|a
 
 def check_format(rep, rows):
     "Answer format consistency: JSON share and validity, length spread, refusals and very short answers"
-    from finetune_nb.evaluate import parse_json
     ans = [_answer(r['messages']) for r in rows]
     n = max(1, len(ans))
     looks = [a for a in ans if a.lstrip()[:1] in '{[']
@@ -570,7 +569,7 @@ def _lengths(tok, rows, train_on='all', num_proc=1):
 def _dedup(rows, src):
     seen, keep, rej = {}, [], []
     for r in rows:
-        k = _norm(_text(r['messages']))
+        k = normalize(_text(r['messages']), answer=False)
         if k in seen:
             rej.append(dict(source=str(src), line=r['line'], reason=f"exact duplicate of line {seen[k]}",
                             raw=json.dumps({'messages': r['messages']})))
