@@ -6,17 +6,17 @@
 from __future__ import annotations
 import json, hashlib, random, os, re, importlib.util
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
+from .answers import normalize
 
 # %% auto #0
-__all__ = ['BUILTINS', 'ROLES', 'FORMATS', 'SHAREGPT_ROLES', 'arpabet_prompt', 'resolve_data', 'detect_format', 'to_messages',
-           'message_problem', 'Reject', 'read_records', 'load_chat', 'assistant_spans', 'tokenize_chat', 'prompt_key',
-           'file_hash', 'read_jsonl', 'DataError', 'volume_warnings']
+__all__ = ['BUILTINS', 'ROLES', 'SHAREGPT_ROLES', 'FORMATS', 'arpabet_prompt', 'resolve_data', 'Format', 'detect_format',
+           'to_messages', 'message_problem', 'Reject', 'read_records', 'load_chat', 'assistant_spans', 'tokenize_chat',
+           'prompt_key', 'file_hash', 'read_jsonl', 'DataError', 'volume_warnings']
 
 # %% ../nbs/02_data.ipynb #b264fd14
-from .models import cache_dir
-
 def arpabet_prompt(word:str)->str: return f'ARPAbet for "{word}"'
 
 def _cmudict_arpabet(out:Path):
@@ -38,6 +38,7 @@ def resolve_data(path:str):
     if not path.startswith('builtin:'): return Path(path)
     name = path.split(':', 1)[1]
     if name not in BUILTINS: raise FileNotFoundError(f"Unknown builtin dataset {name!r}; known: {', '.join(BUILTINS)}")
+    from finetune_nb.models import cache_dir   # lazily: models imports torch, the audit alone must not
     p = cache_dir()/'data'/f'{name}.jsonl'
     if not p.exists():
         p.parent.mkdir(parents=True, exist_ok=True); t = p.with_suffix('.tmp'); BUILTINS[name](t); os.replace(t, p)
@@ -45,55 +46,87 @@ def resolve_data(path:str):
 
 # %% ../nbs/02_data.ipynb #49c24abf
 ROLES = ('system', 'user', 'assistant')
-FORMATS = ('messages', 'sharegpt', 'alpaca', 'prompt_completion')
 SHAREGPT_ROLES = {'human': 'user', 'user': 'user', 'gpt': 'assistant', 'assistant': 'assistant', 'chatgpt': 'assistant',
                   'bard': 'assistant', 'system': 'system'}
 
-def detect_format(obj)->str|None:
-    "The format of one row, from its fields"
-    if not isinstance(obj, dict): return None
-    if 'messages' in obj: return 'messages'
-    if 'conversations' in obj: return 'sharegpt'
-    if 'instruction' in obj or 'output' in obj: return 'alpaca'
-    if 'prompt' in obj or 'completion' in obj: return 'prompt_completion'
-    return None
-
 def _need(obj, *keys):
     for k in keys:
-        if k not in obj: return f"missing field {k!r}"
-        if not isinstance(obj[k], str): return f"field {k!r} is a {type(obj[k]).__name__}, not a string"
+        if k not in obj:
+            return f"missing field {k!r}"
+        if not isinstance(obj[k], str):
+            return f"field {k!r} is a {type(obj[k]).__name__}, not a string"
 
-# %% ../nbs/02_data.ipynb #bd4a8b64
+# %% ../nbs/02_data.ipynb #a7f60f3e
+def _from_messages(obj):
+    if 'messages' not in obj:
+        return None, "missing field 'messages'"
+    return obj['messages'], None
+
+def _from_sharegpt(obj):
+    conv = obj.get('conversations')
+    if not isinstance(conv, list):
+        return None, "'conversations' must be a list" if 'conversations' in obj else "missing field 'conversations'"
+    out = []
+    for i, t in enumerate(conv):
+        if not isinstance(t, dict) or 'from' not in t:
+            return None, f"conversations[{i}] is not an object with 'from' and 'value'"
+        if t['from'] not in SHAREGPT_ROLES:
+            allowed = ', '.join(SHAREGPT_ROLES)
+            return None, f"conversations[{i}] has unknown role {t['from']!r} (allowed: {allowed})"
+        out.append(dict(role=SHAREGPT_ROLES[t['from']], content=t.get('value')))
+    return out, None
+
+# %% ../nbs/02_data.ipynb #fa9a574e
+def _from_alpaca(obj):
+    if (why := _need(obj, 'instruction', 'output')):
+        return None, why
+    inp = obj.get('input') or ''
+    if not isinstance(inp, str):
+        return None, f"field 'input' is a {type(inp).__name__}, not a string"
+    user = obj['instruction'] + (f"\n\n{inp}" if inp.strip() else '')
+    has_system = isinstance(obj.get('system'), str) and obj['system'].strip()
+    system = [dict(role='system', content=obj['system'])] if has_system else []
+    return system + [dict(role='user', content=user), dict(role='assistant', content=obj['output'])], None
+
+def _from_prompt_completion(obj):
+    p, c = obj.get('prompt'), obj.get('completion')
+    if p is None or c is None:
+        return None, f"missing field {'prompt' if p is None else 'completion'!r}"
+    p = [dict(role='user', content=p)] if isinstance(p, str) else p
+    c = [dict(role='assistant', content=c)] if isinstance(c, str) else c
+    if not isinstance(p, list) or not isinstance(c, list):
+        return None, "'prompt' and 'completion' must be strings or lists of messages"
+    return p + c, None
+
+# %% ../nbs/02_data.ipynb #2262b43a
+@dataclass(frozen=True)
+class Format:
+    "A row layout: the fields that identify it, its conversion to messages, its CSV columns holding JSON"
+    keys: tuple                 # a row with any of these fields is in this format
+    convert: object             # row dict -> (messages, None) or (None, why)
+    json_columns: tuple = ()    # CSV columns whose text is JSON (nested lists and objects)
+
+FORMATS = dict(
+    messages=Format(('messages',), _from_messages, json_columns=('messages',)),
+    sharegpt=Format(('conversations',), _from_sharegpt, json_columns=('conversations',)),
+    alpaca=Format(('instruction', 'output'), _from_alpaca),
+    prompt_completion=Format(('prompt', 'completion'), _from_prompt_completion, json_columns=('prompt', 'completion')),
+)
+
+# %% ../nbs/02_data.ipynb #ad269179
+def detect_format(obj)->str|None:
+    "The format of one row, from its fields"
+    if not isinstance(obj, dict):
+        return None
+    return next((name for name, f in FORMATS.items() if any(k in obj for k in f.keys)), None)
+
 def to_messages(obj, fmt:str)->tuple[list|None, str|None]:
     "`(messages, None)` for a row in format `fmt`, or `(None, why)`"
-    if not isinstance(obj, dict): return None, f"row is a {type(obj).__name__}, not an object"
-    if fmt == 'messages':
-        if 'messages' not in obj: return None, "missing field 'messages'"
-        return obj['messages'], None
-    if fmt == 'sharegpt':
-        conv = obj.get('conversations')
-        if not isinstance(conv, list): return None, "'conversations' must be a list" if 'conversations' in obj else "missing field 'conversations'"
-        out = []
-        for i, t in enumerate(conv):
-            if not isinstance(t, dict) or 'from' not in t: return None, f"conversations[{i}] is not an object with 'from' and 'value'"
-            if t['from'] not in SHAREGPT_ROLES: return None, f"conversations[{i}] has unknown role {t['from']!r} (allowed: {', '.join(SHAREGPT_ROLES)})"
-            out.append(dict(role=SHAREGPT_ROLES[t['from']], content=t.get('value')))
-        return out, None
-    if fmt == 'alpaca':
-        if (why := _need(obj, 'instruction', 'output')): return None, why
-        inp = obj.get('input') or ''
-        if not isinstance(inp, str): return None, f"field 'input' is a {type(inp).__name__}, not a string"
-        user = obj['instruction'] + (f"\n\n{inp}" if inp.strip() else '')
-        sys_ = [dict(role='system', content=obj['system'])] if isinstance(obj.get('system'), str) and obj['system'].strip() else []
-        return sys_ + [dict(role='user', content=user), dict(role='assistant', content=obj['output'])], None
-    if fmt == 'prompt_completion':
-        p, c = obj.get('prompt'), obj.get('completion')
-        if p is None or c is None: return None, f"missing field {'prompt' if p is None else 'completion'!r}"
-        p = [dict(role='user', content=p)] if isinstance(p, str) else p
-        c = [dict(role='assistant', content=c)] if isinstance(c, str) else c
-        if not isinstance(p, list) or not isinstance(c, list): return None, "'prompt' and 'completion' must be strings or lists of messages"
-        return p + c, None
-    raise ValueError(f"data_format: unknown {fmt!r} (known: auto, {', '.join(FORMATS)})")
+    if not isinstance(obj, dict):
+        return None, f"row is a {type(obj).__name__}, not an object"
+    if fmt not in FORMATS:
+        raise ValueError(f"data_format: unknown {fmt!r} (known: auto, {', '.join(FORMATS)})")
+    return FORMATS[fmt].convert(obj)
 
 # %% ../nbs/02_data.ipynb #bdbc2df0
 def message_problem(msgs)->str|None:
@@ -125,12 +158,14 @@ def _jsonl(path):
             try: yield n, json.loads(text), text.rstrip('\n')
             except json.JSONDecodeError as e: yield n, Reject(f"invalid JSON: {e.msg} at column {e.colno}"), text.rstrip('\n')
 
+_JSON_COLUMNS = tuple(col for f in FORMATS.values() for col in f.json_columns)
+
 def _csv(path):
     import csv
     with open(path, newline='', encoding='utf-8-sig', errors='replace') as f:
         r = csv.DictReader(f)
         for row in r:
-            for k in ('messages', 'conversations', 'prompt', 'completion'):  # nested fields arrive as JSON text
+            for k in _JSON_COLUMNS:  # nested fields arrive as JSON text
                 v = row.get(k)
                 if v and v.lstrip()[:1] in '[{':
                     try: row[k] = json.loads(v)
@@ -228,8 +263,9 @@ def tokenize_chat(tok, msgs, train_on:str='all')->dict:
     return dict(input_ids=ids, labels=labels)
 
 # %% ../nbs/02_data.ipynb #809f8f52
-def _norm(s:str)->str: return re.sub(r'\s+', ' ', s.strip().lower())
-def prompt_key(msgs)->str: return _norm('\n'.join(m['content'] for m in msgs if m['role'] != 'assistant'))
+def prompt_key(msgs)->str:
+    "The conversation without its answers, case and whitespace folded: rows that ask the same thing share it"
+    return normalize('\n'.join(m['content'] for m in msgs if m['role'] != 'assistant'), answer=False)
 
 # %% ../nbs/02_data.ipynb #0cb68d59
 def file_hash(path)->str:
