@@ -8,24 +8,46 @@ import dataclasses, difflib, math, os
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 import yaml
+from .answers import generation_metrics
+from .data import FORMATS
 
 # %% auto #0
-__all__ = ['METRICS', 'MAX_NAME', 'FIELDS', 'RunConfig', 'config_problems', 'ConfigError', 'validate', 'parse_overrides',
-           'load_config', 'save_config', 'config_help']
+__all__ = ['MAX_NAME', 'FIELDS', 'RunConfig', 'config_problems', 'ConfigError', 'validate', 'parse_overrides', 'load_config',
+           'save_config', 'config_help']
 
 # %% ../nbs/00_config.ipynb #6cd73613
-def _f(default, help:str, choices=None):
-    "A dataclass field with a `help` line and, optionally, the allowed `choices`"
+def _f(default, help:str, choices=None, bounds:str|None=None):
+    "A dataclass field with a `help` line and, optionally, the allowed `choices` or the `bounds` of its value"
     kw = dict(default_factory=lambda: list(default)) if isinstance(default, list) else dict(default=default)
-    return field(**kw, metadata=dict(help=help, choices=choices))
+    return field(**kw, metadata=dict(help=help, choices=choices, bounds=bounds))
 
 def _on_off(f, v):
     "`True`/`False` as 'on'/'off' for a field whose choices are words: YAML 1.1 reads `packing: on` as `True`"
     return ('on' if v else 'off') if isinstance(v, bool) and 'on' in (f.metadata['choices'] or ()) else v
 
-# %% ../nbs/00_config.ipynb #9e71e505
-METRICS = ('exact_match', 'contains', 'token_f1', 'rouge_l')
+# %% ../nbs/00_config.ipynb #1bb95b6f
+_COMPARE = {'>': float.__gt__, '>=': float.__ge__, '<': float.__lt__, '<=': float.__le__}
 
+def _in_bounds(value, bounds:str)->bool:
+    "Whether `value` is within `bounds`: '> 0', '>= 16', or an interval '[0, 1)', '(0, 1]', ..."
+    if bounds[0] not in '[(':
+        op, limit = bounds.split()
+        return _COMPARE[op](float(value), float(limit))
+    lo, hi = (float(x) for x in bounds[1:-1].split(','))
+    above = value >= lo if bounds[0] == '[' else value > lo
+    below = value <= hi if bounds[-1] == ']' else value < hi
+    return above and below
+
+def _bounds_problem(name:str, bounds:str)->str:
+    "The problem line of a value outside `bounds`"
+    if bounds[0] == '(' and bounds[-1] == ')':
+        lo, hi = (x.strip() for x in bounds[1:-1].split(','))
+        return f"{name}: must be between {lo} and {hi}"
+    if bounds[0] == '[' or bounds[0] == '(':
+        return f"{name}: must be in {bounds}"
+    return f"{name}: must be {bounds}"
+
+# %% ../nbs/00_config.ipynb #9e71e505
 @dataclass
 class RunConfig:
     "Everything that defines a fine-tuning run; validated on creation"
@@ -33,64 +55,83 @@ class RunConfig:
     name: str = _f('run', "run name; the run folder is runs/<UTC time>_<name>")
     seed: int = _f(0, "seed for the split, the data order, LoRA init and dropout")
     # model
-    model: str = _f('smollm2-135m-instruct', "base model: an alias (smollm2-135m-instruct, tiny-random-llama), a hub id or a local folder")
+    model: str = _f('smollm2-135m-instruct', "base model: an alias (smollm2-135m-instruct, tiny-random-llama), a hub "
+                    "id or a local folder")
     method: str = _f('lora', "what is trained: LoRA adapters or all weights (full)", ('lora', 'full'))
-    quantize: str = _f('none', "base weights in 4-bit nf4 or 8-bit (QLoRA, bitsandbytes) or unquantized", ('none', 'nf4', 'int8'))
-    lora_r: int = _f(16, "LoRA rank")
-    lora_alpha: int = _f(32, "LoRA scaling alpha (scale = alpha / r)")
-    lora_dropout: float = _f(0.05, "dropout on the LoRA input")
-    lora_targets: str = _f('all-linear', "modules that get adapters: 'all-linear' or comma-separated names (q_proj,v_proj)")
+    quantize: str = _f('none', "base weights in 4-bit nf4 or 8-bit (QLoRA, bitsandbytes) or unquantized",
+                       ('none', 'nf4', 'int8'))
+    lora_r: int = _f(16, "LoRA rank", bounds='> 0')
+    lora_alpha: int = _f(32, "LoRA scaling alpha (scale = alpha / r)", bounds='> 0')
+    lora_dropout: float = _f(0.05, "dropout on the LoRA input", bounds='[0, 1)')
+    lora_targets: str = _f('all-linear', "modules that get adapters: 'all-linear' or comma-separated names "
+                           "(q_proj,v_proj)")
     use_dora: bool = _f(False, "DoRA: weight-decomposed LoRA (magnitude and direction)")
     use_rslora: bool = _f(False, "rsLoRA: scale by alpha/sqrt(r) instead of alpha/r")
     # data
-    data_path: str = _f('builtin:cmudict-arpabet', "data: a JSONL, JSON, CSV or Parquet file, a save_to_disk folder, hf:<name> or builtin:<name>")
-    data_format: str = _f('auto', "row layout, detected from the fields when auto", ('auto', 'messages', 'sharegpt', 'alpaca', 'prompt_completion'))
+    data_path: str = _f('builtin:cmudict-arpabet', "data: a JSONL, JSON, CSV or Parquet file, a save_to_disk folder, "
+                        "hf:<name> or builtin:<name>")
+    data_format: str = _f('auto', "row layout, detected from the fields when auto", ('auto', *FORMATS))
     eval_path: str = _f('', "held-out data in any data_path form; empty: split eval_frac off data_path")
-    eval_frac: float = _f(0.1, "share of the examples held out for evaluation when there is no eval_path")
-    max_examples: int = _f(0, "use at most this many examples of data_path, drawn by seed (0: all)")
-    max_reject_frac: float = _f(0.05, "fail the run when more than this share of rows is quarantined as bad")
-    near_dup_threshold: float = _f(0.7, "estimated Jaccard similarity (MinHash over word 3-grams) at which two rows count as near duplicates")
+    eval_frac: float = _f(0.1, "share of the examples held out for evaluation when there is no eval_path",
+                          bounds='(0, 1)')
+    max_examples: int = _f(0, "use at most this many examples of data_path, drawn by seed (0: all)", bounds='>= 0')
+    max_reject_frac: float = _f(0.05, "fail the run when more than this share of rows is quarantined as bad",
+                                bounds='[0, 1]')
+    near_dup_threshold: float = _f(0.7, "estimated Jaccard similarity (MinHash over word 3-grams) at which two rows "
+                                   "count as near duplicates", bounds='(0, 1]')
     train_on: str = _f('all', "which assistant turns get loss: every one, or only the last", ('all', 'last'))
-    num_proc: int = _f(1, "processes for tokenizing the data (datasets.map); worth it above ~20k rows")
-    max_len: int = _f(512, "token limit per example under the chat template; longer ones are quarantined, never cut silently")
+    num_proc: int = _f(1, "processes for tokenizing the data (datasets.map); worth it above ~20k rows", bounds='>= 1')
+    max_len: int = _f(512, "token limit per example under the chat template; longer ones are quarantined, never cut "
+                      "silently", bounds='>= 16')
     # training
-    lr: float = _f(2e-4, "peak learning rate")
+    lr: float = _f(2e-4, "peak learning rate", bounds='> 0')
     epochs: float = _f(1.0, "passes over the training split (used when max_steps is 0)")
-    max_steps: int = _f(0, "optimizer steps; 0: derived from epochs")
-    batch_size: int = _f(8, "examples per micro-batch")
-    grad_accum: int = _f(1, "micro-batches per optimizer step")
-    warmup_frac: float = _f(0.05, "share of the steps with linear warm-up before the cosine decay")
-    weight_decay: float = _f(0.0, "AdamW weight decay")
-    max_grad_norm: float = _f(1.0, "gradient clipping norm (0: off)")
-    precision: str = _f('auto', "auto: bf16 autocast where the hardware has bf16, else fp32", ('auto', 'fp32', 'bf16', 'fp16'))
-    log_every: int = _f(10, "optimizer steps between log records")
-    packing: str = _f('auto', "several examples per row, attention kept inside each; auto: when length-grouped batches would be >15 % padding", ('auto', 'on', 'off'))
-    pack_len: int = _f(0, "tokens per packed row (0: max_len); with packing, batch_size counts packed rows")
-    grad_checkpointing: str = _f('auto', "recompute activations in the backward pass: less memory, ~30 % more time; auto: when the estimate says the run won't fit without", ('auto', 'on', 'off'))
-    eval_every: int = _f(0, "optimizer steps between held-out loss evaluations (0: only at the end)")
-    early_stopping_patience: int = _f(0, "stop after this many evaluations without a better held-out loss, keeping the best (0: off)")
-    save_every: int = _f(0, "optimizer steps between checkpoints (0: none)")
+    max_steps: int = _f(0, "optimizer steps; 0: derived from epochs", bounds='>= 0')
+    batch_size: int = _f(8, "examples per micro-batch", bounds='> 0')
+    grad_accum: int = _f(1, "micro-batches per optimizer step", bounds='> 0')
+    warmup_frac: float = _f(0.05, "share of the steps with linear warm-up before the cosine decay", bounds='[0, 1)')
+    weight_decay: float = _f(0.0, "AdamW weight decay", bounds='>= 0')
+    max_grad_norm: float = _f(1.0, "gradient clipping norm (0: off)", bounds='>= 0')
+    precision: str = _f('auto', "auto: bf16 autocast where the hardware has bf16, else fp32",
+                        ('auto', 'fp32', 'bf16', 'fp16'))
+    log_every: int = _f(10, "optimizer steps between log records", bounds='> 0')
+    packing: str = _f('auto', "several examples per row, attention kept inside each; auto: when length-grouped "
+                      "batches would be >15 % padding", ('auto', 'on', 'off'))
+    pack_len: int = _f(0, "tokens per packed row (0: max_len); with packing, batch_size counts packed rows",
+                       bounds='>= 0')
+    grad_checkpointing: str = _f('auto', "recompute activations in the backward pass: less memory, ~30 % more time; "
+                                 "auto: when the estimate says the run won't fit without", ('auto', 'on', 'off'))
+    eval_every: int = _f(0, "optimizer steps between held-out loss evaluations (0: only at the end)", bounds='>= 0')
+    early_stopping_patience: int = _f(0, "stop after this many evaluations without a better held-out loss, keeping "
+                                      "the best (0: off)", bounds='>= 0')
+    save_every: int = _f(0, "optimizer steps between checkpoints (0: none)", bounds='>= 0')
     resume: bool = _f(True, "continue from the run folder's checkpoint when there is one")
     # evaluation
-    eval_samples: int = _f(200, "held-out examples generated on for each model (0: all)")
-    metrics: list = _f(['exact_match', 'contains', 'token_f1'], f"generation metrics, from {', '.join(METRICS)}; labelled and JSON tasks add theirs")
-    labels: list = _f([], "allowed answers of a labelled task; empty: detected when the training answers are few (<= 20 distinct)")
-    category_field: str = _f('category', "top-level field of a data row that names its category, for per-category results")
+    eval_samples: int = _f(200, "held-out examples generated on for each model (0: all)", bounds='>= 0')
+    metrics: list = _f(['exact_match', 'contains', 'token_f1'],
+                       f"generation metrics, from {', '.join(generation_metrics())}; "
+                       "labelled and JSON tasks add theirs")
+    labels: list = _f([], "allowed answers of a labelled task; empty: detected when the training answers are "
+                      "few (<= 20 distinct)")
+    category_field: str = _f('category', "top-level field of a data row that names its category, for per-category "
+                             "results")
     compare_runs: list = _f([], "earlier run folders whose adapters are evaluated on this run's held-out set too")
-    max_new_tokens: int = _f(48, "generation limit per answer")
-    gen_batch_size: int = _f(128, "prompts per generation batch")
+    max_new_tokens: int = _f(48, "generation limit per answer", bounds='> 0')
+    gen_batch_size: int = _f(128, "prompts per generation batch", bounds='> 0')
     do_sample: bool = _f(False, "sample answers instead of greedy decoding (seeded by seed)")
-    temperature: float = _f(1.0, "sampling temperature (with do_sample)")
-    top_p: float = _f(1.0, "nucleus sampling mass (with do_sample)")
-    eval_precision: str = _f('auto', "generation precision; auto: bf16 where supported (2.4x faster on CPU), fp32: token-for-token as plain transformers + peft", ('auto', 'fp32', 'bf16', 'fp16'))
-    few_shot: int = _f(5, "examples from the training split shown to the few-shot baseline")
+    temperature: float = _f(1.0, "sampling temperature (with do_sample)", bounds='> 0')
+    top_p: float = _f(1.0, "nucleus sampling mass (with do_sample)", bounds='(0, 1]')
+    eval_precision: str = _f('auto', "generation precision; auto: bf16 where supported (2.4x faster on CPU), fp32: "
+                             "token-for-token as plain transformers + peft", ('auto', 'fp32', 'bf16', 'fp16'))
+    few_shot: int = _f(5, "examples from the training split shown to the few-shot baseline", bounds='>= 0')
     task_prompt: str = _f('', "the careful system prompt the base model gets: the task and the exact answer format")
     # tracking
-    tracking: str = _f('mlflow', "log the run to MLflow (sqlite:///<runs root>/mlflow.db, or $MLFLOW_TRACKING_URI) or not",
-                       ('mlflow', 'none'))
+    tracking: str = _f('mlflow', "log the run to MLflow (sqlite:///<runs root>/mlflow.db, or $MLFLOW_TRACKING_URI) or "
+                       "not", ('mlflow', 'none'))
 
     def __post_init__(self):
-        for f in fields(self): setattr(self, f.name, _on_off(f, getattr(self, f.name)))   # grad_checkpointing=True is 'on'
+        for f in fields(self):
+            setattr(self, f.name, _on_off(f, getattr(self, f.name)))   # grad_checkpointing=True is 'on'
         validate(self)
 
 # %% ../nbs/00_config.ipynb #501993a5
@@ -137,23 +178,18 @@ def config_problems(cfg:RunConfig)->list:
         ch = f.metadata.get('choices')
         if ch and getattr(cfg, f.name) not in ch: ps.append(f"{f.name}: {getattr(cfg, f.name)!r} is not one of {', '.join(ch)}")
     c = cfg
-    chk = [(c.lr > 0, "lr: must be > 0"), (0 < c.eval_frac < 1, "eval_frac: must be between 0 and 1"),
-           (c.lora_r > 0, "lora_r: must be > 0"), (c.lora_alpha > 0, "lora_alpha: must be > 0"),
-           (0 <= c.lora_dropout < 1, "lora_dropout: must be in [0, 1)"), (c.batch_size > 0, "batch_size: must be > 0"),
-           (c.grad_accum > 0, "grad_accum: must be > 0"), (c.max_len >= 16, "max_len: must be >= 16"),
-           (c.max_steps >= 0, "max_steps: must be >= 0"), (c.max_steps > 0 or c.epochs > 0, "epochs: must be > 0 when max_steps is 0"),
-           (0 <= c.warmup_frac < 1, "warmup_frac: must be in [0, 1)"), (0 <= c.max_reject_frac <= 1, "max_reject_frac: must be in [0, 1]"), (0 < c.near_dup_threshold <= 1, "near_dup_threshold: must be in (0, 1]"),
-           (c.max_examples >= 0, "max_examples: must be >= 0"), (c.eval_samples >= 0, "eval_samples: must be >= 0"),
-           (c.few_shot >= 0, "few_shot: must be >= 0"), (c.num_proc >= 1, "num_proc: must be >= 1"), (c.pack_len >= 0, "pack_len: must be >= 0"), (c.max_new_tokens > 0, "max_new_tokens: must be > 0"),
-           (c.gen_batch_size > 0, "gen_batch_size: must be > 0"), (c.eval_every >= 0, "eval_every: must be >= 0"),
-           (c.save_every >= 0, "save_every: must be >= 0"), (c.early_stopping_patience >= 0, "early_stopping_patience: must be >= 0"),
-           (not c.early_stopping_patience or c.eval_every > 0, "early_stopping_patience: needs eval_every > 0"), (c.log_every > 0, "log_every: must be > 0"),
-           (c.weight_decay >= 0, "weight_decay: must be >= 0"), (c.temperature > 0, "temperature: must be > 0"), (0 < c.top_p <= 1, "top_p: must be in (0, 1]"), (c.max_grad_norm >= 0, "max_grad_norm: must be >= 0"),
+    for f in fields(cfg):
+        bounds = f.metadata.get('bounds')
+        if bounds and not _in_bounds(getattr(cfg, f.name), bounds):
+            ps.append(_bounds_problem(f.name, bounds))
+    chk = [(c.max_steps > 0 or c.epochs > 0, "epochs: must be > 0 when max_steps is 0"),
+           (not c.early_stopping_patience or c.eval_every > 0, "early_stopping_patience: needs eval_every > 0"),
            (bool(c.data_path.strip()), "data_path: must name a file or builtin:<name>"),
            (bool(c.name.strip()) and '/' not in c.name, "name: must be non-empty and contain no '/'"),
            (len(c.name) <= MAX_NAME, f"name: at most {MAX_NAME} characters, got {len(c.name)} (it becomes a folder name)")]
     ps += [msg for ok, msg in chk if not ok]
-    ps += [f"metrics: unknown metric {m!r} (known: {', '.join(METRICS)})" for m in c.metrics if m not in METRICS]
+    known = generation_metrics()
+    ps += [f"metrics: unknown metric {m!r} (known: {', '.join(known)})" for m in c.metrics if m not in known]
     if not c.metrics: ps.append("metrics: name at least one metric")
     ps += [f"compare_runs: {p} has no adapter/ or model/ folder" for p in c.compare_runs
            if not (Path(p)/'adapter').is_dir() and not (Path(p)/'model').is_dir()]
