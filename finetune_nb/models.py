@@ -8,7 +8,7 @@ import os, socket, shutil, tempfile, time, importlib.util
 from pathlib import Path
 from urllib.parse import urlparse
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM, BitsAndBytesConfig
+from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, BitsAndBytesConfig
 
 # %% auto #0
 __all__ = ['SMOLLM2_GGUF', 'ALIASES', 'ModelError', 'cache_dir', 'smollm2_gguf', 'smollm2_folder', 'tiny_folder', 'resolve_model',
@@ -65,6 +65,7 @@ def smollm2_folder()->Path:
 
 # %% ../nbs/01_models.ipynb #460cc0c0
 def _build_tiny(out:Path, seed:int=0):
+    from transformers import LlamaForCausalLM   # here: it imports scipy, which data-report must not
     tok = AutoTokenizer.from_pretrained(smollm2_folder())
     cfg = LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,

@@ -91,3 +91,35 @@ def test_data_report_cli(tmp_path):
     assert '30 train' not in r.stdout and 'quarantined' in r.stdout and 'anti-pattern' in r.stdout
     r = cli('data-report', data, '-p', 'model=tiny-random-llama', '--json')
     assert json.loads(r.stdout)['rejected']['reasons'] == {'invalid JSON': 1}
+
+LIGHT_CHECK = """
+import atexit, sys
+heavy = ('scipy', 'torch', 'finetune_nb.evaluate', 'finetune_nb.train', 'finetune_nb.models')
+atexit.register(lambda: print('IMPORTED', ','.join(m for m in heavy if sys.modules.get(m) is not None)))
+{body}
+"""
+
+def _imported(body, *args):
+    "Stdout, and the heavy modules a fresh interpreter has imported, after running `body`"
+    import subprocess, sys
+    r = subprocess.run([sys.executable, '-c', LIGHT_CHECK.format(body=body), *map(str, args)], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return r.stdout, [m for m in r.stdout.rsplit('IMPORTED ', 1)[1].strip().split(',') if m]
+
+def test_data_report_runs_without_the_evaluation_and_training_modules(tmp_path):
+    "`finetune-nb data-report` is the audit alone: it works with evaluate and train made unimportable"
+    data = tmp_path/'d.jsonl'
+    data.write_text('\n'.join(row(f'question number {i} about apples', f'answer {i % 3}') for i in range(40)) + '\n')
+    body = ("sys.modules['finetune_nb.evaluate'] = sys.modules['finetune_nb.train'] = None   # importing them fails\n"
+            "from finetune_nb.runs import main\n"
+            "sys.exit(main(['data-report', sys.argv[1], '-p', 'model=tiny-random-llama']))")
+    out, imported = _imported(body, data)
+    assert '37 train / 3 eval' in out and '| balance | 3 values of answer label' in out, out[:1500]   # labels ran
+    assert 'finetune_nb.evaluate' not in imported and 'finetune_nb.train' not in imported
+
+def test_cli_config_and_audit_modules_import_no_torch_scipy_or_evaluation():
+    "Importing the CLI, config, data, audit and answers modules pulls in none of torch, scipy, models or evaluate"
+    _, imported = _imported("import finetune_nb.runs, finetune_nb.config, finetune_nb.data, finetune_nb.audit, "
+                            "finetune_nb.answers")
+    assert imported == [], imported
