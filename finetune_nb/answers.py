@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 # %% auto #0
 __all__ = ['METRICS', 'normalize', 'exact_match', 'contains', 'token_f1', 'rouge_l', 'parse_label', 'detect_labels', 'accuracy',
-           'no_label', 'parse_json', 'looks_like_json', 'json_valid', 'json_field_f1', 'Metric', 'generation_metrics']
+           'no_label', 'parse_json', 'looks_like_json', 'json_valid', 'json_field_f1', 'Metric', 'generation_metrics',
+           'show_metric']
 
 # %% ../nbs/01a_answers.ipynb #8ece4d87
 def normalize(s:str,             # text to compare
@@ -163,3 +164,10 @@ METRICS = dict(
 def generation_metrics()->list:
     "The metrics any task can use: what the config's `metrics` may name"
     return [name for name, m in METRICS.items() if not m.needs]
+
+# %% ../nbs/01a_answers.ipynb #c0b5296a
+def show_metric(name:str, value:float)->str:
+    "`value` of metric `name` as displayed"
+    if name in METRICS:
+        return METRICS[name].show(value)
+    return f"{100*value:.1f}"

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 from .data import read_jsonl
 from .evaluate import paired_bootstrap
+from .answers import show_metric
 
 # %% auto #0
 __all__ = ['heldout_hash', 'config_diff', 'compare_runs', 'comparison_markdown', 'plot_losses', 'compare_folder']
@@ -74,7 +75,7 @@ def comparison_markdown(c:dict)->str:
               '| run | status | ' + ' | '.join(f'{k} %' for k in c['metrics']) + ' | loss |',
               '|---' * (len(c['metrics']) + 3) + '|']
     for r in c['runs']:
-        vals = ' | '.join('–' if r[k] is None else f"{100*r[k]:.1f}" for k in c['metrics'])
+        vals = ' | '.join('–' if r[k] is None else show_metric(k, r[k]) for k in c['metrics'])
         loss = '–' if r['loss'] is None else f"{r['loss']:.4f}"
         lines.append(f"| {r['run']} | {r['status']} | {vals} | {loss} |")
     if c['paired']:

@@ -14,6 +14,7 @@ from .config import RunConfig, ConfigError, load_config, save_config, config_hel
 from .lifecycle import (RunLock, RunBusy, Interrupted, LOCKED_ENV, RUNNER_ENV, _describe, die_with_runner,
                                   lock_owner, run_state, signals_interrupt, stop_children)
 from .track import live_sync, sync
+from .answers import show_metric
 
 # %% auto #0
 __all__ = ['PIPELINE', 'PACKAGE', 'PACKAGES', 'HEAVY', 'project_root', 'runs_root', 'utc_stamp', 'write_json', 'read_json',
@@ -324,7 +325,7 @@ def runs_table(rows:list[dict])->str:
     head = f"{'run':<44} {'status':<8} {'metric':<22} {'worth it':<8} {'started':<16} {'wall':>7}"
     lines = [head]
     for r in rows:
-        metric = f"{r['primary']} {100*r['finetuned']:.1f}%" if r['finetuned'] is not None else '-'
+        metric = f"{r['primary']} {show_metric(r['primary'], r['finetuned'])}%" if r['finetuned'] is not None else '-'
         worth = {True: 'yes', False: 'no'}.get(r['worth_it'], '-')
         wall = f"{r['wall_s']:.0f}s" if r['wall_s'] is not None else '-'
         lines.append(f"{r['run']:<44} {r['status']:<8} {metric:<22} {worth:<8} {r['started'] or '-':<16} {wall:>7}")

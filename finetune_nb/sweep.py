@@ -14,6 +14,7 @@ from .lifecycle import RunLock, StopRequested, request_stop
 from .runs import (runs_root, utc_stamp, start_run, run_pipeline, read_json, write_json, update_metrics,
                               _new_folder, _execute, _runner_env, find_file)
 from .track import sync, start_tracking, _write_state, _read_state
+from .answers import show_metric
 
 # %% auto #0
 __all__ = ['SweepError', 'parse_grid', 'parse_search', 'SweepSpec', 'grid_members', 'check_spec', 'load_spec', 'prepare_sweep',
@@ -356,11 +357,12 @@ def summarize_sweep(sweep_dir)->dict:
     return best
 
 # %% ../nbs/08_sweep.ipynb #196c67d9
-def _fmt(v, pct=False)->str:
+def _fmt(v, metric:str|None=None)->str:
+    "`v` for the summary table; a value of `metric` as that metric is shown"
     if v is None:
         return '–'
-    if pct:
-        return f"{100*v:.1f}"
+    if metric:
+        return show_metric(metric, v)
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 def _summary_md(spec:SweepSpec, rows:list, best:dict|None, sweep_dir:Path)->str:
@@ -374,8 +376,8 @@ def _summary_md(spec:SweepSpec, rows:list, best:dict|None, sweep_dir:Path)->str:
              f"separate from the held-out set each member's verdict uses.", '',
              '| ' + ' | '.join(head) + ' |', '|' + '---|'*len(head)]
     for r in rows:
-        ci = f"{_fmt(r['ci_lo'], True)} to {_fmt(r['ci_hi'], True)}" if r['ci_lo'] is not None else '–'
-        cells = [r['member'], *(r[k] for k in keys), r['status'], _fmt(r['finetuned'], True), ci,
+        ci = f"{_fmt(r['ci_lo'], primary)} to {_fmt(r['ci_hi'], primary)}" if r['ci_lo'] is not None else '–'
+        cells = [r['member'], *(r[k] for k in keys), r['status'], _fmt(r['finetuned'], primary), ci,
                  _fmt(r['heldout_loss']), _fmt(r['validation_loss']), _fmt(r['train_s']), _fmt(r['tokens_per_s'])]
         lines.append('| ' + ' | '.join(str(c) for c in cells) + ' |')
     if best:
