@@ -186,7 +186,7 @@ def open_run(params:dict, create:bool=False)->tuple[RunConfig, Path]:
     cfg = load_config(find_file(cf) if cf else None, params)
     return cfg, start_run(cfg, rd or None, base=project_root() or Path.cwd())
 
-# %% ../nbs/05_runs.ipynb
+# %% ../nbs/05_runs.ipynb #48f19679
 def stage_finished(run_dir, name: str):
     "The end of stage `name`: a run outside `run_pipeline` succeeds when its last stage finishes"
     if os.environ.get(RUNNER_ENV) or name != STAGES[-1].name:
