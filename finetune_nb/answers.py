@@ -14,9 +14,10 @@ __all__ = ['METRICS', 'normalize', 'exact_match', 'contains', 'token_f1', 'rouge
            'show_metric']
 
 # %% ../nbs/01a_answers.ipynb #8ece4d87
-def normalize(s:str,             # text to compare
-              answer:bool=True,   # an answer: also strip surrounding quotes and a final full stop
-             )->str:
+def normalize(
+    s: str,  # text to compare
+    answer: bool = True,  # an answer: also strip surrounding quotes and a final full stop
+) -> str:
     "Lower case with whitespace collapsed; for an `answer`, also without surrounding quotes and a final full stop"
     s = re.sub(r'\s+', ' ', s.strip().lower())
     if not answer:
@@ -24,38 +25,44 @@ def normalize(s:str,             # text to compare
     return s.strip(' "\'`').rstrip('.').strip()
 
 # %% ../nbs/01a_answers.ipynb #1e3cb43e
-def exact_match(pred:str, ref:str)->float:
+def exact_match(pred: str, ref: str) -> float:
     return float(normalize(pred) == normalize(ref))
+
 
 _PUNCT = re.compile(r'[%s]' % re.escape(string.punctuation.replace('-', '')))
 
-def contains(pred:str, ref:str)->float:
+
+def contains(pred: str, ref: str) -> float:
     p = _PUNCT.sub(' ', f' {normalize(pred)} ')
     r = _PUNCT.sub(' ', normalize(ref))
     return float(bool(r.split()) and f" {' '.join(r.split())} " in f" {' '.join(p.split())} ")
 
 # %% ../nbs/01a_answers.ipynb #920c3f97
-def token_f1(pred:str, ref:str)->float:
+def token_f1(pred: str, ref: str) -> float:
     p, r = normalize(pred).split(), normalize(ref).split()
     if not p or not r:
         return float(p == r)
     common = sum((Counter(p) & Counter(r)).values())
-    return 0.0 if common == 0 else 2*common/(len(p) + len(r))
+    return 0.0 if common == 0 else 2 * common / (len(p) + len(r))
 
-def rouge_l(pred:str, ref:str)->float:
+
+def rouge_l(pred: str, ref: str) -> float:
     "ROUGE-L F-measure (rouge-score, the reference implementation's tokenization)"
     return _rouge().score(ref, pred)['rougeL'].fmeasure
+
 
 @functools.cache
 def _rouge():
     from rouge_score import rouge_scorer
+
     return rouge_scorer.RougeScorer(['rougeL'])
 
 # %% ../nbs/01a_answers.ipynb #81d7e841
-def _mentions(text:str, label:str)->bool:
+def _mentions(text: str, label: str) -> bool:
     return re.search(r'(?<![\w-])' + re.escape(normalize(label)) + r'(?![\w-])', normalize(text)) is not None
 
-def parse_label(answer:str, labels:list)->str|None:
+
+def parse_label(answer: str, labels: list) -> str | None:
     "The single allowed label that `answer` commits to, else None"
     a = normalize(answer)
     for label in labels:
@@ -65,7 +72,7 @@ def parse_label(answer:str, labels:list)->str|None:
     return found[0] if len(found) == 1 else None
 
 # %% ../nbs/01a_answers.ipynb #b8d7d64c
-def detect_labels(refs:list, max_labels:int=20)->list:
+def detect_labels(refs: list, max_labels: int = 20) -> list:
     "The label set when the reference answers are a few repeated values (a labelled task), else []"
     counts = Counter(normalize(r) for r in refs)
     if not 2 <= len(counts) <= max_labels or min(counts.values()) < 2:
@@ -76,16 +83,17 @@ def detect_labels(refs:list, max_labels:int=20)->list:
     return sorted(first.values())
 
 # %% ../nbs/01a_answers.ipynb #d06e92b9
-def accuracy(pred:str, ref:str, labels:list)->float:
+def accuracy(pred: str, ref: str, labels: list) -> float:
     "1 when the answer commits to the reference's label"
     return float(parse_label(pred, labels) == parse_label(ref, labels))
 
-def no_label(pred:str, ref:str, labels:list)->float:
+
+def no_label(pred: str, ref: str, labels: list) -> float:
     "1 when the answer commits to no single allowed label"
     return float(parse_label(pred, labels) is None)
 
 # %% ../nbs/01a_answers.ipynb #91357cd2
-def parse_json(s:str):
+def parse_json(s: str):
     "The JSON value in `s` (bare, fenced, or the first object/array in the text), else None"
     s = re.sub(r'^```(?:json)?\s*|\s*```$', '', s.strip())
     try:
@@ -100,12 +108,13 @@ def parse_json(s:str):
                 continue
     return None
 
-def looks_like_json(refs:list)->bool:
+
+def looks_like_json(refs: list) -> bool:
     "At least 90 % of `refs` parse to a JSON object or array"
-    return bool(refs) and sum(isinstance(parse_json(r), (dict, list)) for r in refs) >= 0.9*len(refs)
+    return bool(refs) and sum(isinstance(parse_json(r), (dict, list)) for r in refs) >= 0.9 * len(refs)
 
 # %% ../nbs/01a_answers.ipynb #fc1b62e5
-def _pairs(v, path='')->set:
+def _pairs(v, path='') -> set:
     "(field path, normalized value) pairs of a JSON value"
     if isinstance(v, dict):
         return set().union(*[_pairs(x, f'{path}.{k}') for k, x in v.items()]) if v else {(path, '{}')}
@@ -113,38 +122,41 @@ def _pairs(v, path='')->set:
         return set().union(*[_pairs(x, f'{path}[{i}]') for i, x in enumerate(v)]) if v else {(path, '[]')}
     return {(path, normalize(str(v)) if isinstance(v, str) else json.dumps(v))}
 
-def json_valid(pred:str, ref:str)->float:
+
+def json_valid(pred: str, ref: str) -> float:
     return float(isinstance(parse_json(pred), (dict, list)))
 
-def json_field_f1(pred:str, ref:str)->float:
+
+def json_field_f1(pred: str, ref: str) -> float:
     p, r = parse_json(pred), parse_json(ref)
     if not isinstance(p, (dict, list)):
         return 0.0
     pp, rr = _pairs(p), _pairs(r)
     common = len(pp & rr)
-    return 0.0 if not common else 2*common/(len(pp) + len(rr))
+    return 0.0 if not common else 2 * common / (len(pp) + len(rr))
 
 # %% ../nbs/01a_answers.ipynb #137039da
 @dataclass(frozen=True)
 class Metric:
     "A per-example answer metric: its function, range, direction and what the task needs for it"
-    fn: object                     # (pred, ref) -> float, or (pred, ref, labels) -> float when needs == 'labels'
-    doc: str                       # one line, for help texts
-    higher_is_better: bool = True  # the direction verdicts, sorting and tie-breaks use
-    bounds: tuple = (0.0, 1.0)     # the range of a per-example value
-    scale: float = 100.0           # display: value × scale (100: a 0-1 value shown as %)
-    needs: str = ''                # '': any task; 'labels': a labelled task; 'json': JSON references
 
-    def __call__(self, pred:str, ref:str, labels=())->float:
+    fn: object  # (pred, ref) -> float, or (pred, ref, labels) -> float when needs == 'labels'
+    doc: str  # one line, for help texts
+    higher_is_better: bool = True  # the direction verdicts, sorting and tie-breaks use
+    bounds: tuple = (0.0, 1.0)  # the range of a per-example value
+    scale: float = 100.0  # display: value × scale (100: a 0-1 value shown as %)
+    needs: str = ''  # '': any task; 'labels': a labelled task; 'json': JSON references
+
+    def __call__(self, pred: str, ref: str, labels=()) -> float:
         if self.needs == 'labels':
             return self.fn(pred, ref, labels)
         return self.fn(pred, ref)
 
-    def show(self, value:float)->str:
+    def show(self, value: float) -> str:
         "`value` as displayed (a 0-1 value as a percentage with one decimal)"
-        return f"{self.scale*value:.1f}"
+        return f"{self.scale * value:.1f}"
 
-    def better(self, value:float)->float:
+    def better(self, value: float) -> float:
         "A sort key that is larger for a better `value`"
         return value if self.higher_is_better else -value
 
@@ -155,19 +167,19 @@ METRICS = dict(
     token_f1=Metric(token_f1, "F1 over whitespace tokens"),
     rouge_l=Metric(rouge_l, "ROUGE-L F-measure"),
     accuracy=Metric(accuracy, "the answer commits to the reference's label", needs='labels'),
-    no_label=Metric(no_label, "the answer commits to no single allowed label", higher_is_better=False,
-                    needs='labels'),
+    no_label=Metric(no_label, "the answer commits to no single allowed label", higher_is_better=False, needs='labels'),
     json_valid=Metric(json_valid, "the answer parses as a JSON object or array", needs='json'),
     json_field_f1=Metric(json_field_f1, "F1 over the (field path, value) pairs", needs='json'),
 )
 
-def generation_metrics()->list:
+
+def generation_metrics() -> list:
     "The metrics any task can use: what the config's `metrics` may name"
     return [name for name, m in METRICS.items() if not m.needs]
 
 # %% ../nbs/01a_answers.ipynb #c0b5296a
-def show_metric(name:str, value:float)->str:
+def show_metric(name: str, value: float) -> str:
     "`value` of metric `name` as displayed"
     if name in METRICS:
         return METRICS[name].show(value)
-    return f"{100*value:.1f}"
+    return f"{100 * value:.1f}"

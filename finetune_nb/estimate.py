@@ -54,7 +54,7 @@ def matmul_tflops(dtype=torch.bfloat16, n: int = 1024, seconds: float = 0.3) -> 
     a = torch.randn(n, n, device=dev, dtype=dtype)
     b = torch.randn(n, n, device=dev, dtype=dtype)
     sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
-    for _ in range(3):                     # the first calls build the kernel
+    for _ in range(3):  # the first calls build the kernel
         a @ b
     best = 0.0
     for _ in range(3):
@@ -88,17 +88,18 @@ def lora_params(c, r: int) -> int:
     return c.num_hidden_layers * r * per_layer
 
 # %% ../nbs/03b_estimate.ipynb #a44b1585
-EAGER_MAX_LEN = 128   # rows up to this many tokens train with eager attention on a CPU (faster than its SDPA backward)
-ACT_BYTES = dict(lora=21.7, full=19.0)   # activation bytes per token, layer and unit of (hidden + intermediate)
-ATT_BYTES = 11.0      # eager attention's score matrices: bytes per token, layer, head and key position
-CKPT_BYTES = 18.5     # gradient checkpointing: bytes per token, layer and unit of hidden
-MFU = dict(lora=0.19, full=0.23)   # share of the measured bf16 matmul rate a training step reaches (2 CPU cores)
+EAGER_MAX_LEN = 128  # rows up to this many tokens train with eager attention on a CPU (faster than its SDPA backward)
+ACT_BYTES = dict(lora=21.7, full=19.0)  # activation bytes per token, layer and unit of (hidden + intermediate)
+ATT_BYTES = 11.0  # eager attention's score matrices: bytes per token, layer, head and key position
+CKPT_BYTES = 18.5  # gradient checkpointing: bytes per token, layer and unit of hidden
+MFU = dict(lora=0.19, full=0.23)  # share of the measured bf16 matmul rate a training step reaches (2 CPU cores)
 CKPT_SLOWDOWN = 1.25  # gradient checkpointing's recomputed forward: +25 % time, measured
 
 
 @dataclass
 class MemoryEstimate:
     "Predicted memory of a training run in MB, by what holds it"
+
     base: float
     weights: float
     trainable_state: float
@@ -116,7 +117,8 @@ class MemoryEstimate:
 
 @dataclass
 class Batches:
-    "What `train` will batch: row lengths (examples, or packed rows) and their labelled tokens, padded length, eagerness"
+    "What `train` batches: row lengths (examples or packed rows), their labelled tokens, padded length, attention"
+
     rows: list
     labelled_rows: list | None
     padded_len: int
@@ -152,11 +154,17 @@ def memory_estimate(cfg, c, batches: Batches, base_mb: float, checkpointed: bool
     copied = half_precision and cfg.quantize == 'none' and not bf16_base(cfg) and (lora or not checkpointed)
     copies = 2 * linear if copied else 0
     labelled = batches.labelled_rows or [max(batches.rows) // 2] * len(batches.rows)
-    labelled_per_step = sum(sorted(labelled)[-cfg.batch_size:])
+    labelled_per_step = sum(sorted(labelled)[-cfg.batch_size :])
     logit_rows = min(labelled_per_step, HEAD_CHUNK) if lora else labelled_per_step
     logits = logit_rows * vocab * 4 * 3
-    return MemoryEstimate(base=base_mb, weights=weights / 2**20, trainable_state=state / 2**20,
-                          activations=activations / 2**20, autocast_copies=copies / 2**20, logits=logits / 2**20)
+    return MemoryEstimate(
+        base=base_mb,
+        weights=weights / 2**20,
+        trainable_state=state / 2**20,
+        activations=activations / 2**20,
+        autocast_copies=copies / 2**20,
+        logits=logits / 2**20,
+    )
 
 # %% ../nbs/03b_estimate.ipynb #2d6d785d
 def check_fits(peak_mb: float, available_mb: float | None = None) -> list:
@@ -164,8 +172,10 @@ def check_fits(peak_mb: float, available_mb: float | None = None) -> list:
     available_mb = available_memory_mb() if available_mb is None else available_mb
     if peak_mb < 0.9 * available_mb:
         return []
-    return [f"predicted peak memory {peak_mb / 1024:.1f} GB is over 90 % of the {available_mb / 1024:.1f} GB available: "
-            "lower batch_size, turn on grad_checkpointing or quantize"]
+    return [
+        f"predicted peak memory {peak_mb / 1024:.1f} GB is over 90 % of the {available_mb / 1024:.1f} GB available: "
+        "lower batch_size, turn on grad_checkpointing or quantize"
+    ]
 
 
 def decide_checkpointing(setting: str, unchecked: MemoryEstimate, available_mb: float | None) -> tuple[bool, str]:
@@ -181,6 +191,7 @@ def decide_checkpointing(setting: str, unchecked: MemoryEstimate, available_mb: 
 @dataclass
 class Estimate:
     "A run's predicted memory (MB) and time, and the gradient-checkpointing decision it implies"
+
     memory_mb: MemoryEstimate
     tokens: int
     flops: float
@@ -198,11 +209,19 @@ def _training_tokens(cfg, lengths: list, n_rows: int) -> float:
     return sum(lengths) * cfg.max_steps * cfg.batch_size * cfg.grad_accum / max(1, n_rows)
 
 
-def estimate(cfg: RunConfig, lengths: list, labelled: list | None = None, model_config=None,
-             base_mb: float | None = None, tflops: float | None = None, available_mb: float | None = None) -> Estimate:
+def estimate(
+    cfg: RunConfig,
+    lengths: list,
+    labelled: list | None = None,
+    model_config=None,
+    base_mb: float | None = None,
+    tflops: float | None = None,
+    available_mb: float | None = None,
+) -> Estimate:
     "Predicted peak memory and training time of `cfg` on examples of token `lengths` (`labelled` tokens each)"
     from transformers import AutoConfig
     from finetune_nb.models import resolve_model
+
     c = model_config or AutoConfig.from_pretrained(resolve_model(cfg.model))
     batches = Batches.of(cfg, lengths, labelled)
     base = process_rss_mb() if base_mb is None else base_mb
@@ -221,14 +240,21 @@ def estimate(cfg: RunConfig, lengths: list, labelled: list | None = None, model_
     rate *= 1e12 * MFU['lora' if lora else 'full']
     if checkpointed:
         rate /= CKPT_SLOWDOWN
-    return Estimate(memory_mb=memory, tokens=int(tokens), flops=tokens * flops_per_token,
-                    time_s=round(tokens * flops_per_token / rate, 1), tokens_per_s=round(rate / flops_per_token, 1),
-                    trainable_params=lora_params(c, cfg.lora_r) if lora else linear + other,
-                    grad_checkpointing=checkpointed, why=why)
+    return Estimate(
+        memory_mb=memory,
+        tokens=int(tokens),
+        flops=tokens * flops_per_token,
+        time_s=round(tokens * flops_per_token / rate, 1),
+        tokens_per_s=round(rate / flops_per_token, 1),
+        trainable_params=lora_params(c, cfg.lora_r) if lora else linear + other,
+        grad_checkpointing=checkpointed,
+        why=why,
+    )
 
 
-def checkpointing(cfg, lengths: list, labelled: list | None = None, available_mb: float | None = None,
-                  **kw) -> tuple[bool, str]:
+def checkpointing(
+    cfg, lengths: list, labelled: list | None = None, available_mb: float | None = None, **kw
+) -> tuple[bool, str]:
     "Whether `train` recomputes activations, and why (the decision of `estimate`)"
     est = estimate(cfg, lengths, labelled, tflops=1.0, available_mb=available_mb, **kw)
     return est.grad_checkpointing, est.why

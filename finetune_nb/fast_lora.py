@@ -32,7 +32,7 @@ class LastInputMemo:
         self.scale = None
 
     def lookup(self, x, dtype, scale=None):
-        "What was made from `x` in `dtype` (with dropout `scale`), if `x` is the last input and unchanged since; else None"
+        "What was made from `x` in `dtype` (with dropout `scale`) if `x` is the last input, unchanged; else None"
         if self.source is None or self.source() is not x:
             return None
         if self.version != x._version or self.made.dtype != dtype or self.scale != scale:
@@ -84,7 +84,7 @@ def unhooked(module) -> bool:
     return not hooked
 
 # %% ../nbs/03a_fast_lora.ipynb #ee963833
-MASK_LEVELS = 65536   # the CPU mask compares 16-bit draws with round(p * MASK_LEVELS)
+MASK_LEVELS = 65536  # the CPU mask compares 16-bit draws with round(p * MASK_LEVELS)
 
 
 def cpu_keep_mask(shape, p: float):
@@ -165,10 +165,10 @@ class _LoRALinear(torch.autograd.Function):
         xd2, low_rank, W_, A_, B_ = ctx.saved_tensors
         needs = ctx.needs_input_grad
         g2 = grad.reshape(-1, grad.shape[-1])
-        g_low = (g2 @ B_).mul_(ctx.s)                              # the gradient at the rank-r product
+        g_low = (g2 @ B_).mul_(ctx.s)  # the gradient at the rank-r product
         g_x = g_xd = None
         if ctx.undropped and (needs[0] or needs[1]):
-            g_x = torch.addmm(g_low @ A_, g2, W_).view(ctx.in_shape)   # no dropout: x is xd
+            g_x = torch.addmm(g_low @ A_, g2, W_).view(ctx.in_shape)  # no dropout: x is xd
         else:
             if needs[0]:
                 g_x = (g2 @ W_).view(ctx.in_shape)
@@ -201,9 +201,9 @@ class _SwiGLUDown(torch.autograd.Function):
         g, u, keep, low_rank, W_, A_, B_ = ctx.saved_tensors
         needs = ctx.needs_input_grad
         silu_g = F.silu(g)
-        h2 = (silu_g * u).view(-1, g.shape[-1])                   # recomputed: cheaper to redo than to keep
+        h2 = (silu_g * u).view(-1, g.shape[-1])  # recomputed: cheaper to redo than to keep
         grad2 = grad.reshape(-1, grad.shape[-1])
-        g_low = (grad2 @ B_).mul_(ctx.s)                          # the gradient at the rank-r product
+        g_low = (grad2 @ B_).mul_(ctx.s)  # the gradient at the rank-r product
         g_lora_in = g_low @ A_
         hd2 = h2
         if keep is not None:
@@ -218,7 +218,7 @@ class _SwiGLUDown(torch.autograd.Function):
         return g_gate, g_up, None, None, g_bias, g_A, g_B, None
 
 # %% ../nbs/03a_fast_lora.ipynb #08bf1ee0
-HEAD_CHUNK = 512   # rows of the head's logits computed at a time by `_HeadCE`
+HEAD_CHUNK = 512  # rows of the head's logits computed at a time by `_HeadCE`
 
 
 class _HeadCE(torch.autograd.Function):
@@ -238,7 +238,7 @@ class _HeadCE(torch.autograd.Function):
             loss += ((log_norm - logits.gather(1, target[:, None])[:, 0]) * counted).sum()
             if grad_x is not None:
                 probs = logits.sub_(log_norm[:, None]).exp_()
-                probs[torch.arange(len(target)), target] -= 1         # softmax - one-hot: the gradient at the logits
+                probs[torch.arange(len(target)), target] -= 1  # softmax - one-hot: the gradient at the logits
                 grad_x[rows] = probs.mul_(counted[:, None]).to(W.dtype) @ W
         ctx.save_for_backward(grad_x)
         return loss
@@ -276,12 +276,12 @@ def _fused_forward(self, x, *args, **kwargs):
     base = self.base_layer
     dtype = compute_dtype(x)
     x_cast = x
-    if x.dtype != dtype:                                          # q, k, v (gate, up) cast their shared input once
+    if x.dtype != dtype:  # q, k, v (gate, up) cast their shared input once
         x_cast = self._fnb_input_casts.lookup(x, dtype)
         if x_cast is None:
             x_cast = self._fnb_input_casts.store(x, x.to(dtype))
     dropout = self.lora_dropout[adapter]
-    if type(dropout) is FastDropout:                               # its 1/(1-p) is folded into the LoRA scale
+    if type(dropout) is FastDropout:  # its 1/(1-p) is folded into the LoRA scale
         x_dropped, dropout_scale = dropout.unscaled(x_cast)
     else:
         x_dropped, dropout_scale = (dropout(x_cast) if self.training else x_cast), 1.0
@@ -291,7 +291,7 @@ def _fused_forward(self, x, *args, **kwargs):
         return _LoRALinear.apply(x_cast, x_dropped, base.weight, base.bias, A, B, scale)
 
 
-SWIGLU_MLPS = ('LlamaMLP', 'MistralMLP', 'Qwen2MLP', 'Qwen3MLP')   # MLPs whose forward is down(silu(gate(x)) * up(x))
+SWIGLU_MLPS = ('LlamaMLP', 'MistralMLP', 'Qwen2MLP', 'Qwen3MLP')  # MLPs whose forward is down(silu(gate(x)) * up(x))
 
 
 def _fused_mlp_forward(self, x):
@@ -315,9 +315,10 @@ def _fused_mlp_forward(self, x):
 @dataclass
 class _Patches:
     "What `fast_lora` changed in a model, so that it can be undone"
-    fused: list = field(default_factory=list)       # LoRA layers whose forward is `_fused_forward`
+
+    fused: list = field(default_factory=list)  # LoRA layers whose forward is `_fused_forward`
     bf16_bases: list = field(default_factory=list)  # LoRA layers whose base weight was cast to bf16
-    mlps: list = field(default_factory=list)        # MLPs whose forward is `_fused_mlp_forward`
+    mlps: list = field(default_factory=list)  # MLPs whose forward is `_fused_mlp_forward`
 
     def undo(self):
         for layer in self.bf16_bases:
@@ -339,6 +340,7 @@ def _is_swiglu(module, fused) -> bool:
 
 def _patch(model, precision: str, fsdp: bool) -> _Patches:
     from peft.tuners.lora import LoraLayer, Linear as LoraLinear
+
     dropout_copies, input_casts, patches = LastInputMemo(), LastInputMemo(), _Patches()
     for layer in model.modules():
         if not isinstance(layer, LoraLayer):

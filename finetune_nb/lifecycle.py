@@ -15,15 +15,19 @@ __all__ = ['HEARTBEAT_S', 'STALE_S', 'LOCKED_ENV', 'RUNNER_ENV', 'PR_SET_PDEATHS
            'stop_children', 'NumericError', 'check_finite', 'StopRequested', 'request_stop', 'check_stop']
 
 # %% ../nbs/00a_lifecycle.ipynb #93b52267
-HEARTBEAT_S = 5.0   # seconds between heartbeats
-STALE_S = 60.0      # a heartbeat older than this means its owner is gone
+HEARTBEAT_S = 5.0  # seconds between heartbeats
+STALE_S = 60.0  # a heartbeat older than this means its owner is gone
+
 
 class RunBusy(RuntimeError):
     "The run folder is owned by another live process"
 
-def _now()->float: return time.time()
 
-def _read_lock(path:Path)->dict|None:
+def _now() -> float:
+    return time.time()
+
+
+def _read_lock(path: Path) -> dict | None:
     "The owner record in a lock file; None when there is none or it is being rewritten"
     try:
         return json.loads(path.read_text())
@@ -31,7 +35,7 @@ def _read_lock(path:Path)->dict|None:
         return None
 
 # %% ../nbs/00a_lifecycle.ipynb #e4053092
-def _describe(owner:dict|None)->str:
+def _describe(owner: dict | None) -> str:
     "pid, host and heartbeat age of a lock's owner, for messages"
     if not owner:
         return "an unknown process"
@@ -41,16 +45,17 @@ def _describe(owner:dict|None)->str:
 # %% ../nbs/00a_lifecycle.ipynb #a3fba29c
 class RunLock:
     "Exclusive ownership of a run folder: `flock` + owner record + heartbeat thread"
-    def __init__(self, run_dir, heartbeat_s:float=HEARTBEAT_S):
-        self.path = Path(run_dir)/'run.lock'
+
+    def __init__(self, run_dir, heartbeat_s: float = HEARTBEAT_S):
+        self.path = Path(run_dir) / 'run.lock'
         self.heartbeat_s = heartbeat_s
         self.fd = None
-        self.took_over = None   # the stale owner record this lock replaced, if any
+        self.took_over = None  # the stale owner record this lock replaced, if any
         self._stop = threading.Event()
         self._thread = None
 
 # %% ../nbs/00a_lifecycle.ipynb #89da257c
-def _lock_fd(path:Path)->int|None:
+def _lock_fd(path: Path) -> int | None:
     "An fd holding the exclusive flock on `path` (the file at the path now), or None when another process holds it"
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -65,16 +70,16 @@ def _lock_fd(path:Path)->int|None:
             same = False
         if same:
             return fd
-        os.close(fd)   # the owner unlinked it while we waited: lock the new file
+        os.close(fd)  # the owner unlinked it while we waited: lock the new file
 
 # %% ../nbs/00a_lifecycle.ipynb #96a11308
-def _write_owner(fd:int, owner:dict):
+def _write_owner(fd: int, owner: dict):
     data = json.dumps(owner).encode()
     os.ftruncate(fd, 0)
     os.pwrite(fd, data, 0)
 
 # %% ../nbs/00a_lifecycle.ipynb #fc09a311
-def _acquire(self)->RunLock:
+def _acquire(self) -> RunLock:
     "Own the run folder, or raise `RunBusy` naming its live owner"
     fd = _lock_fd(self.path)
     if fd is None:
@@ -94,13 +99,15 @@ def _acquire(self)->RunLock:
     self._thread.start()
     return self
 
+
 def _beat(self):
     while not self._stop.wait(self.heartbeat_s):
         self.owner['heartbeat'] = _now()
         try:
             _write_owner(self.fd, self.owner)
         except OSError:
-            pass   # a full disk must not kill the run; the flock still says it is alive
+            pass  # a full disk must not kill the run; the flock still says it is alive
+
 
 RunLock.acquire, RunLock._beat = _acquire, _beat
 
@@ -118,12 +125,14 @@ def _release(self):
     os.close(self.fd)
     self.fd = None
 
+
 RunLock.release = _release
 RunLock.__enter__ = lambda self: self.acquire()
 RunLock.__exit__ = lambda self, *exc: self.release()
 
 # %% ../nbs/00a_lifecycle.ipynb #7b44b982
-LOCKED_ENV = 'FINETUNE_NB_LOCKED'   # the run folder that this process's runner owns
+LOCKED_ENV = 'FINETUNE_NB_LOCKED'  # the run folder that this process's runner owns
+
 
 def hold_run(run_dir):
     "A context that owns `run_dir`: nothing to do when our runner owns it, else a `RunLock`"
@@ -132,9 +141,9 @@ def hold_run(run_dir):
     return RunLock(run_dir)
 
 # %% ../nbs/00a_lifecycle.ipynb #dd392b3d
-def lock_owner(run_dir)->dict|None:
+def lock_owner(run_dir) -> dict | None:
     "The live owner of `run_dir` (its record, or {} when unreadable), or None when no live process owns it"
-    path = Path(run_dir)/'run.lock'
+    path = Path(run_dir) / 'run.lock'
     if not path.exists():
         return None
     try:
@@ -146,26 +155,28 @@ def lock_owner(run_dir)->dict|None:
     except BlockingIOError:
         return _read_lock(path) or {}
     finally:
-        os.close(fd)   # closing drops a shared lock we may have got
+        os.close(fd)  # closing drops a shared lock we may have got
     owner = _read_lock(path)
     remote = owner and owner.get('host') != socket.gethostname() and not owner.get('released')
     return owner if remote and _now() - owner.get('heartbeat', 0) < STALE_S else None
 
 # %% ../nbs/00a_lifecycle.ipynb #d7f3c30a
-def run_state(run_dir, status:str)->str:
+def run_state(run_dir, status: str) -> str:
     "`status` from metrics.json, except that a `running` run with no live owner is `dead`"
     if status == 'running' and lock_owner(run_dir) is None:
         return 'dead'
     return status
 
 # %% ../nbs/00a_lifecycle.ipynb #72f6cc90
-RUNNER_ENV = 'FINETUNE_NB_RUNNER'   # pid of the `finetune-nb` process that started this kernel
+RUNNER_ENV = 'FINETUNE_NB_RUNNER'  # pid of the `finetune-nb` process that started this kernel
 PR_SET_PDEATHSIG = 1
 
-def _watch_parent(pid:int, every_s:float=0.5):
+
+def _watch_parent(pid: int, every_s: float = 0.5):
     while os.getppid() == pid:
         time.sleep(every_s)
     os.kill(os.getpid(), signal.SIGKILL)
+
 
 def die_with_runner():
     "In a kernel started by `finetune-nb`: die as soon as the runner does (no-op elsewhere)"
@@ -174,28 +185,33 @@ def die_with_runner():
         return
     try:
         import ctypes
+
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
         pass
     threading.Thread(target=_watch_parent, args=(pid,), name='finetune_nb-watchdog', daemon=True).start()
     die_with_runner.armed = True
-    if os.getppid() != pid:   # the runner died before we armed
+    if os.getppid() != pid:  # the runner died before we armed
         os.kill(os.getpid(), signal.SIGKILL)
 
 # %% ../nbs/00a_lifecycle.ipynb #8013386d
 class Interrupted(KeyboardInterrupt):
     "SIGTERM or SIGINT arrived; `signame` says which"
-    def __init__(self, signame:str):
+
+    def __init__(self, signame: str):
         super().__init__(signame)
         self.signame = signame
+
 
 @contextmanager
 def signals_interrupt(signums=(signal.SIGTERM, signal.SIGINT), first=None):
     "Inside the block, `signums` call `first()` (if given), then raise `Interrupted`; the old handlers return after"
+
     def handler(signum, frame):
         if first is not None:
             first()
         raise Interrupted(signal.Signals(signum).name)
+
     old = {s: signal.signal(s, handler) for s in signums}
     try:
         yield
@@ -204,13 +220,14 @@ def signals_interrupt(signums=(signal.SIGTERM, signal.SIGINT), first=None):
             signal.signal(s, h)
 
 # %% ../nbs/00a_lifecycle.ipynb #83a757cc
-def stop_children(timeout_s:float=5.0)->int:
+def stop_children(timeout_s: float = 5.0) -> int:
     "Kill this process's child processes (the kernels) and wait for them; returns how many there were"
     import psutil
+
     kids = psutil.Process().children(recursive=True)
     for k in kids:
         try:
-            k.kill()   # not SIGTERM: a kernel answers it with tracebacks, and checkpoints are atomic anyway
+            k.kill()  # not SIGTERM: a kernel answers it with tracebacks, and checkpoints are atomic anyway
         except psutil.NoSuchProcess:
             pass
     psutil.wait_procs(kids, timeout=timeout_s)
@@ -220,31 +237,40 @@ def stop_children(timeout_s:float=5.0)->int:
 class NumericError(FloatingPointError):
     "The loss or the gradient norm stopped being finite"
 
-def check_finite(step:int,              # the optimizer step (1-based) whose loss and gradients were just computed
-                 loss:float,            # its loss
-                 grad_norm:float,       # its gradient norm, before clipping
-                 last_checkpoint:int=0, # step of the last checkpoint written (0: none)
-                ):
+
+def check_finite(
+    step: int,  # the optimizer step (1-based) whose loss and gradients were just computed
+    loss: float,  # its loss
+    grad_norm: float,  # its gradient norm, before clipping
+    last_checkpoint: int = 0,  # step of the last checkpoint written (0: none)
+):
     "Raise `NumericError` naming `step` when `loss` or `grad_norm` is nan or inf"
     if math.isfinite(loss) and math.isfinite(grad_norm):
         return
-    kept = (f"the checkpoint of step {last_checkpoint} is kept: lower lr or check the data, then start a new run"
-            if last_checkpoint else "no checkpoint was written (save_every is 0 or no save was due yet)")
-    raise NumericError(f"step {step}: loss {loss} and gradient norm {grad_norm}; stopped before the optimizer step, "
-                       f"{kept}")
+    kept = (
+        f"the checkpoint of step {last_checkpoint} is kept: lower lr or check the data, then start a new run"
+        if last_checkpoint
+        else "no checkpoint was written (save_every is 0 or no save was due yet)"
+    )
+    raise NumericError(
+        f"step {step}: loss {loss} and gradient norm {grad_norm}; stopped before the optimizer step, {kept}"
+    )
 
 # %% ../nbs/00a_lifecycle.ipynb #f596f2cf
 STOP_FILE = 'stop_requested'
 
+
 class StopRequested(RuntimeError):
     "Training stopped because `stop_requested` appeared in the run folder"
 
-def request_stop(run_dir, reason:str):
-    "Ask the training loop in `run_dir` to stop at its next held-out evaluation"
-    (Path(run_dir)/STOP_FILE).write_text(reason)
 
-def check_stop(run_dir, step:int):
+def request_stop(run_dir, reason: str):
+    "Ask the training loop in `run_dir` to stop at its next held-out evaluation"
+    (Path(run_dir) / STOP_FILE).write_text(reason)
+
+
+def check_stop(run_dir, step: int):
     "Raise `StopRequested` when a stop was requested for `run_dir`"
-    path = Path(run_dir)/STOP_FILE
+    path = Path(run_dir) / STOP_FILE
     if path.exists():
         raise StopRequested(f"step {step}: stopped on request: {path.read_text()}")

@@ -20,12 +20,13 @@ from .train import plot_loss, train_run
 __all__ = ['SECTIONS', 'Prepared', 'prepare_stage', 'Trained', 'train_stage', 'Evaluated', 'evaluate_stage']
 
 # %% ../nbs/05a_stages.ipynb #6a943946
-SECTIONS = {stage.name: stage.section for stage in STAGES}   # the metrics.json section each stage writes
+SECTIONS = {stage.name: stage.section for stage in STAGES}  # the metrics.json section each stage writes
 
 
 @dataclass
 class Prepared:
     "What the data stage made: the quality report, its plot, and a training example as the model sees it (HTML)"
+
     report: QualityReport
     figure: object
     example_html: str
@@ -46,6 +47,7 @@ def prepare_stage(cfg: RunConfig, run_dir) -> Prepared:
 @dataclass
 class Trained:
     "What the training stage made: its summary (also in metrics.json) and the loss curve"
+
     summary: dict
     figure: object
 
@@ -63,6 +65,7 @@ def train_stage(cfg: RunConfig, run_dir, on_step=None) -> Trained:
 @dataclass
 class Evaluated:
     "What the evaluation stage made: the results (also in metrics.json), the verdict as markdown, plots and report"
+
     results: dict
     verdict_markdown: str
     comparison: object

@@ -22,12 +22,20 @@ from accelerate.utils import broadcast_object_list
 from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 from tqdm.auto import tqdm
 
-from .batches import (PAD_MULTIPLE, collate, collate_packed, length_batches, lr_at, micro_batch_order, pack,
-                                 padding_waste, uses_packing)
+from finetune_nb.batches import (
+    PAD_MULTIPLE,
+    collate,
+    collate_packed,
+    length_batches,
+    lr_at,
+    micro_batch_order,
+    pack,
+    padding_waste,
+    uses_packing,
+)
 from .config import RunConfig
 from .data import read_jsonl, tokenize_chat
-from .estimate import (EAGER_MAX_LEN, check_fits, checkpointing, estimate, peak_memory_mb,
-                                  process_rss_mb)
+from .estimate import EAGER_MAX_LEN, check_fits, checkpointing, estimate, peak_memory_mb, process_rss_mb
 from .fast_lora import HEAD_CHUNK, LastInputMemo, _HeadCE, bf16_base, compute_dtype, fast_lora, unhooked
 from .lifecycle import check_finite, check_stop, hold_run
 from .models import device, load_model, resolve_precision
@@ -44,8 +52,16 @@ def lora_config(cfg: RunConfig) -> LoraConfig:
     targets = cfg.lora_targets
     if targets != 'all-linear':
         targets = [t.strip() for t in cfg.lora_targets.split(',') if t.strip()]
-    return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout, target_modules=targets,
-                      bias='none', task_type='CAUSAL_LM', use_dora=cfg.use_dora, use_rslora=cfg.use_rslora)
+    return LoraConfig(
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        target_modules=targets,
+        bias='none',
+        task_type='CAUSAL_LM',
+        use_dora=cfg.use_dora,
+        use_rslora=cfg.use_rslora,
+    )
 
 
 def build_model(cfg: RunConfig):
@@ -79,7 +95,7 @@ def labelled_positions(labels, row_multiple: int):
     index = rows * length + cols
     targets = labels.flatten()[index + 1]
     pad = -len(index) % row_multiple
-    if pad:                                                   # repeated row 0, its target ignored
+    if pad:  # repeated row 0, its target ignored
         index = F.pad(index, (0, pad))
         targets = F.pad(targets, (0, pad), value=-100)
     return index, targets, has_label.sum()
@@ -93,13 +109,14 @@ class LabelledLM(nn.Module):
         self.model = model
         self.row_multiple = row_multiple
         self.fused_head = fused_head
-        self.head_copy = LastInputMemo()                       # the frozen head's weight in the compute dtype
+        self.head_copy = LastInputMemo()  # the frozen head's weight in the compute dtype
 
     def forward(self, input_ids, labels, attention_mask=None, position_ids=None):
         lm = inner_model(self.model)
         decoder = getattr(lm, lm.base_model_prefix)
-        hidden = decoder(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                         use_cache=False).last_hidden_state
+        hidden = decoder(
+            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False
+        ).last_hidden_state
         index, targets, n_labelled = labelled_positions(labels, self.row_multiple)
         x = hidden.flatten(0, 1)[index]
         head = lm.get_output_embeddings()
@@ -171,15 +188,17 @@ def save_checkpoint(run_dir, model, opt, step: int, extra: dict):
     try:
         tmp.mkdir(parents=True, exist_ok=True)
         torch.save(state, tmp / 'state.pt')
-    except (OSError, RuntimeError) as e:                       # torch.save reports a full disk as RuntimeError
+    except (OSError, RuntimeError) as e:  # torch.save reports a full disk as RuntimeError
         shutil.rmtree(tmp, ignore_errors=True)
-        kept = f"the checkpoint of step {_saved_step(run_dir)} is intact" if checkpoint_path(run_dir) else "no earlier one"
+        kept = (
+            f"the checkpoint of step {_saved_step(run_dir)} is intact" if checkpoint_path(run_dir) else "no earlier one"
+        )
         raise SaveError(f"step {step}: could not write the checkpoint into {run_dir} ({e}); {kept}") from e
-    if old.exists() and final.exists():                       # a stale copy from a crash during an earlier cleanup
+    if old.exists() and final.exists():  # a stale copy from a crash during an earlier cleanup
         shutil.rmtree(old)
     if final.exists():
         os.replace(final, old)
-    os.replace(tmp, final)                                    # a crash before this line leaves .checkpoint.old
+    os.replace(tmp, final)  # a crash before this line leaves .checkpoint.old
     if old.exists():
         shutil.rmtree(old)
 
@@ -216,7 +235,8 @@ def save_final(model, dest):
 @dataclass
 class EarlyStop:
     "The best held-out loss so far, and whether `patience` evaluations in a row brought no improvement"
-    patience: int = 0                 # 0: never stop
+
+    patience: int = 0  # 0: never stop
     min_delta: float = 1e-4
     best_loss: float = math.inf
     best_step: int = 0
@@ -248,8 +268,12 @@ class EarlyStop:
                     param.copy_(self.best_weights[name])
 
     def state_dict(self) -> dict:
-        return dict(best_loss=self.best_loss, best_step=self.best_step, best_weights=self.best_weights,
-                    evals_without_improvement=self.evals_without_improvement)
+        return dict(
+            best_loss=self.best_loss,
+            best_step=self.best_step,
+            best_weights=self.best_weights,
+            evals_without_improvement=self.evals_without_improvement,
+        )
 
     def load_state_dict(self, state: dict):
         for key, value in state.items():
@@ -270,8 +294,14 @@ class StepLogger:
         if self.main:
             path.write_text(''.join(json.dumps(r) + '\n' for r in records))
         self.file = open(path if self.main else os.devnull, 'a')
-        self.bar = tqdm(range(start, total), desc='train', disable=not progress or not self.main, mininterval=2,
-                        initial=start, total=total)
+        self.bar = tqdm(
+            range(start, total),
+            desc='train',
+            disable=not progress or not self.main,
+            mininterval=2,
+            initial=start,
+            total=total,
+        )
         self.start_time = time.time()
         self.window_start = time.time()
         self.window_tokens = 0
@@ -291,9 +321,16 @@ class StepLogger:
         if self.acc.num_processes > 1:
             window = int(self.acc.reduce(torch.tensor(window, device=self.acc.device), 'sum'))
         self.tokens_seen += window
-        rec = dict(step=step + 1, loss=round(loss, 5), lr=lr, grad_norm=round(grad_norm, 4),
-                   tokens_per_s=round(window / (now - self.window_start), 1), tokens=self.tokens_seen,
-                   elapsed_s=round(now - self.start_time, 2), memory_mb=round(peak_memory_mb(), 1))
+        rec = dict(
+            step=step + 1,
+            loss=round(loss, 5),
+            lr=lr,
+            grad_norm=round(grad_norm, 4),
+            tokens_per_s=round(window / (now - self.window_start), 1),
+            tokens=self.tokens_seen,
+            elapsed_s=round(now - self.start_time, 2),
+            memory_mb=round(peak_memory_mb(), 1),
+        )
         if eval_loss is not None:
             rec['eval_loss'] = round(eval_loss, 5)
         self.records.append(rec)
@@ -308,8 +345,10 @@ class StepLogger:
         return rec
 
     def line(self, rec: dict) -> str:
-        text = (f"step {rec['step']:>5}/{self.total} | loss {rec['loss']:.4f} | lr {rec['lr']:.2e} | "
-                f"grad {rec['grad_norm']:.3f} | {rec['tokens_per_s']:.0f} tok/s")
+        text = (
+            f"step {rec['step']:>5}/{self.total} | loss {rec['loss']:.4f} | lr {rec['lr']:.2e} | "
+            f"grad {rec['grad_norm']:.3f} | {rec['tokens_per_s']:.0f} tok/s"
+        )
         if 'eval_loss' in rec:
             text += f" | eval {rec['eval_loss']:.4f}"
         return text
@@ -342,7 +381,7 @@ def _gradient_checkpointing(cfg, model, examples: list, acc) -> tuple[bool, str]
     lengths = [len(e['input_ids']) for e in examples]
     on, why = checkpointing(cfg, lengths, labelled, base_mb=process_rss_mb() - weights_mb)
     if acc.num_processes > 1:
-        on, why = broadcast_object_list([on, why])                 # every process does as the main one decided
+        on, why = broadcast_object_list([on, why])  # every process does as the main one decided
     if on:
         inner_model(model).gradient_checkpointing_enable(gradient_checkpointing_kwargs=dict(use_reentrant=False))
     return on, why
@@ -360,10 +399,12 @@ def _training_rows(cfg, examples: list, acc) -> tuple[list, bool]:
 def _plan(cfg, model, total: int, processes: int, grouped: bool, precision: str, why: str | None) -> str:
     trainable, all_params = trainable_params(model)
     method = cfg.method + (f'/{cfg.quantize}' if cfg.quantize != 'none' else '')
-    text = (f"{method}: trainable params {trainable:,} of {all_params:,} ({trainable / all_params:.2%}); "
-            f"{total} steps of {cfg.batch_size}x{cfg.grad_accum}x{processes} examples "
-            "(micro-batch x accumulation x processes), "
-            f"{'length-grouped' if grouped else 'random'} batches, precision {precision}")
+    text = (
+        f"{method}: trainable params {trainable:,} of {all_params:,} ({trainable / all_params:.2%}); "
+        f"{total} steps of {cfg.batch_size}x{cfg.grad_accum}x{processes} examples "
+        "(micro-batch x accumulation x processes), "
+        f"{'length-grouped' if grouped else 'random'} batches, precision {precision}"
+    )
     return text + (f"; {why}" if why else '')
 
 
@@ -381,7 +422,7 @@ def _save_trained(acc, model, run_dir, method: str):
     "The adapter (peft) or the whole model (`full`) into the run folder; the checkpoint is then removed"
     if acc.is_main_process:
         save_final(model, run_dir / ('adapter' if method == 'lora' else 'model'))
-        shutil.rmtree(run_dir / 'checkpoint', ignore_errors=True)   # finished: the adapter is the record
+        shutil.rmtree(run_dir / 'checkpoint', ignore_errors=True)  # finished: the adapter is the record
     acc.wait_for_everyone()
 
 
@@ -392,18 +433,19 @@ def _heldout_sample(cfg, examples: list) -> list:
     return examples
 
 # %% ../nbs/03_train.ipynb #5f32c1fc
-def _accumulate(lm, acc, rows: list, batches: list, collate_fn, pad_id: int, amp: dict, step_labelled: int,
-                logger: StepLogger) -> float:
+def _accumulate(
+    lm, acc, rows: list, batches: list, collate_fn, pad_id: int, amp: dict, step_labelled: int, logger: StepLogger
+) -> float:
     "Forward and backward over this process's micro-batches of one step; returns their summed loss"
     loss_sum = torch.zeros((), device=acc.device)
     for i, batch_index in enumerate(batches):
         batch = collate_fn([rows[j] for j in batch_index], pad_id, PAD_MULTIPLE)
         batch = {k: v.to(acc.device) for k, v in batch.items()}
         last = i == len(batches) - 1
-        with contextlib.nullcontext() if last else acc.no_sync(lm):   # gradients synchronized once per step
+        with contextlib.nullcontext() if last else acc.no_sync(lm):  # gradients synchronized once per step
             with torch.autocast(**amp):
                 batch_loss, _ = lm(**batch)
-            acc.backward(batch_loss * acc.num_processes / step_labelled)   # DDP averages over processes: undone
+            acc.backward(batch_loss * acc.num_processes / step_labelled)  # DDP averages over processes: undone
         loss_sum += batch_loss.detach()
         if 'attention_mask' in batch:
             logger.count(int(batch['attention_mask'].sum()))
@@ -414,8 +456,9 @@ def _accumulate(lm, acc, rows: list, batches: list, collate_fn, pad_id: int, amp
     return loss_sum.item()
 
 # %% ../nbs/03_train.ipynb #510ae199
-def train(cfg: RunConfig, model, tok, train_exs: list, eval_exs: list, run_dir, progress: bool = True,
-          on_step=None) -> dict:
+def train(
+    cfg: RunConfig, model, tok, train_exs: list, eval_exs: list, run_dir, progress: bool = True, on_step=None
+) -> dict:
     "Train `model` on tokenized `train_exs`; writes `train_log.jsonl`, checkpoints and the adapter; returns the summary"
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -433,13 +476,17 @@ def train(cfg: RunConfig, model, tok, train_exs: list, eval_exs: list, run_dir, 
         lengths = [len(r['input_ids']) for r in rows]
         restored_on_exit.enter_context(short_row_attention(model, acc.device.type, max(lengths)))
         params = [p for p in model.parameters() if p.requires_grad]
-        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=acc.device.type in ('cpu', 'cuda'))
+        opt = torch.optim.AdamW(
+            params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=acc.device.type in ('cpu', 'cuda')
+        )
         total = cfg.max_steps or max(1, math.ceil(math.ceil(len(rows) / cfg.batch_size) * cfg.epochs / cfg.grad_accum))
         early = EarlyStop(cfg.early_stopping_patience)
         start, records = _resume(cfg, run_dir, model, opt, early)
         saved_step = start
         lm, opt = acc.prepare(LabelledLM(model, fused_head=not fsdp), opt)
-        grouped = padding_waste(lengths, cfg.batch_size, cfg.seed, group=1) > 0.15   # random batches unless >15 % padding
+        grouped = (
+            padding_waste(lengths, cfg.batch_size, cfg.seed, group=1) > 0.15
+        )  # random batches unless >15 % padding
         steps_per_pass = cfg.grad_accum * processes
         order = micro_batch_order(lengths, cfg.batch_size, cfg.seed, 64 if grouped else 1, skip=start * steps_per_pass)
         labelled = [sum(label != -100 for label in r['labels'][1:]) for r in rows]
@@ -455,12 +502,12 @@ def train(cfg: RunConfig, model, tok, train_exs: list, eval_exs: list, run_dir, 
             lr = lr_at(step, total, cfg.lr, cfg.warmup_frac)
             for param_group in opt.param_groups:
                 param_group['lr'] = lr
-            step_batches = [next(order) for _ in range(steps_per_pass)]   # process r takes every processes-th one
+            step_batches = [next(order) for _ in range(steps_per_pass)]  # process r takes every processes-th one
             step_labelled = sum(labelled[i] for batch in step_batches for i in batch)
             my_batches = step_batches[rank::processes]
             loss_sum = _accumulate(lm, acc, rows, my_batches, collate_fn, tok.pad_token_id, amp, step_labelled, logger)
             trained_tokens += step_labelled
-            grad_norm = float(acc.clip_grad_norm_(params, cfg.max_grad_norm or math.inf))   # 0: measured only
+            grad_norm = float(acc.clip_grad_norm_(params, cfg.max_grad_norm or math.inf))  # 0: measured only
             check_finite(step + 1, loss_sum / step_labelled, grad_norm, last_checkpoint=saved_step)
             opt.step()
             opt.zero_grad(set_to_none=True)
@@ -469,7 +516,7 @@ def train(cfg: RunConfig, model, tok, train_exs: list, eval_exs: list, run_dir, 
                 eval_loss = heldout_loss(model, heldout, tok.pad_token_id, precision=precision)
                 lm.train()
                 stopped_early = early.update(eval_loss, step + 1, model)
-                check_stop(run_dir, step + 1)               # a sweep's pruner asks through this file, after the eval
+                check_stop(run_dir, step + 1)  # a sweep's pruner asks through this file, after the eval
             rec = None
             if logger.due(step) or eval_loss is not None or stopped_early:
                 rec = logger.record(step, loss_sum / step_labelled, lr, grad_norm, eval_loss)
@@ -479,8 +526,10 @@ def train(cfg: RunConfig, model, tok, train_exs: list, eval_exs: list, run_dir, 
             if on_step:
                 on_step(step + 1, rec)
             if stopped_early:
-                print(f"early stopping at step {step + 1}: no better held-out loss in "
-                      f"{early.evals_without_improvement} evaluations; keeping step {early.best_step}")
+                print(
+                    f"early stopping at step {step + 1}: no better held-out loss in "
+                    f"{early.evals_without_improvement} evaluations; keeping step {early.best_step}"
+                )
                 break
         tokens_seen, wall = logger.close()
         model = acc.unwrap_model(lm).model
@@ -489,13 +538,26 @@ def train(cfg: RunConfig, model, tok, train_exs: list, eval_exs: list, run_dir, 
     losses = [r['loss'] for r in records]
     trainable, all_params = trainable_params(model)
     final_eval = heldout_loss(model, eval_exs, tok.pad_token_id, precision=precision) if eval_exs else None
-    return dict(steps=step + 1, max_steps=total, stopped_early=stopped_early, grad_checkpointing=grad_ckpt,
-                best_step=early.best_step or None, trainable_params=trainable, total_params=all_params,
-                precision=precision, wall_s=round(wall, 2), tokens=tokens_seen, trained_tokens=trained_tokens,
-                tokens_per_s=round(tokens_seen / max(wall, 1e-9), 1), loss_first=losses[0], loss_last=losses[-1],
-                loss_min=min(losses), n_log=len(records),
-                eval_loss=round(final_eval, 5) if final_eval is not None else None,
-                peak_memory_mb=round(peak_memory_mb(), 1))
+    return dict(
+        steps=step + 1,
+        max_steps=total,
+        stopped_early=stopped_early,
+        grad_checkpointing=grad_ckpt,
+        best_step=early.best_step or None,
+        trainable_params=trainable,
+        total_params=all_params,
+        precision=precision,
+        wall_s=round(wall, 2),
+        tokens=tokens_seen,
+        trained_tokens=trained_tokens,
+        tokens_per_s=round(tokens_seen / max(wall, 1e-9), 1),
+        loss_first=losses[0],
+        loss_last=losses[-1],
+        loss_min=min(losses),
+        n_log=len(records),
+        eval_loss=round(final_eval, 5) if final_eval is not None else None,
+        peak_memory_mb=round(peak_memory_mb(), 1),
+    )
 
 # %% ../nbs/03_train.ipynb #07634d11
 def heldout_split(run_dir) -> str:
@@ -504,7 +566,9 @@ def heldout_split(run_dir) -> str:
 
 
 def _tokenized(run_dir, split: str, cfg, tok) -> list:
-    return [tokenize_chat(tok, r['messages'], cfg.train_on) for r in read_jsonl(Path(run_dir) / 'data' / f'{split}.jsonl')]
+    return [
+        tokenize_chat(tok, r['messages'], cfg.train_on) for r in read_jsonl(Path(run_dir) / 'data' / f'{split}.jsonl')
+    ]
 
 
 def train_run(cfg: RunConfig, tok, run_dir, progress: bool = True, on_step=None) -> dict:
@@ -515,15 +579,17 @@ def train_run(cfg: RunConfig, tok, run_dir, progress: bool = True, on_step=None)
     eval_exs = _tokenized(run_dir, heldout, cfg, tok)
     lengths = [len(e['input_ids']) for e in train_exs]
     labelled = [sum(label != -100 for label in e['labels']) for e in train_exs]
-    est = estimate(cfg, lengths, labelled)                         # decides checkpointing once, before the model loads
+    est = estimate(cfg, lengths, labelled)  # decides checkpointing once, before the model loads
     if cfg.grad_checkpointing == 'auto':
         print(est.why)
         cfg = replace(cfg, grad_checkpointing='on' if est.grad_checkpointing else 'off')
-    print(f"estimate: peak memory {est.memory_mb.peak / 1024:.1f} GB, {est.time_s / 60:.1f} min "
-          f"at ~{est.tokens_per_s:.0f} tokens/s")
+    print(
+        f"estimate: peak memory {est.memory_mb.peak / 1024:.1f} GB, {est.time_s / 60:.1f} min "
+        f"at ~{est.tokens_per_s:.0f} tokens/s"
+    )
     for warning in check_fits(est.memory_mb.peak):
         print('WARNING:', warning)
-    with hold_run(run_dir):                                        # one trainer per run folder, whoever started it
+    with hold_run(run_dir):  # one trainer per run folder, whoever started it
         summary = train(cfg, build_model(cfg), tok, train_exs, eval_exs, run_dir, progress=progress, on_step=on_step)
     return summary | dict(estimate_peak_mb=est.memory_mb.peak, estimate_time_s=est.time_s, eval_loss_split=heldout)
 
@@ -531,6 +597,7 @@ def train_run(cfg: RunConfig, tok, run_dir, progress: bool = True, on_step=None)
 def plot_loss(log_path, path=None):
     "Training loss (and held-out loss) per logged step"
     import matplotlib.pyplot as plt
+
     log = read_jsonl(log_path)
     fig, ax = plt.subplots(figsize=(5, 3))
     ax.plot([r['step'] for r in log], [r['loss'] for r in log], marker='.', label='train')
@@ -540,7 +607,7 @@ def plot_loss(log_path, path=None):
         ax.legend()
     ax.set_xlabel('optimizer step')
     ax.set_ylabel('loss per assistant token')
-    ax.grid(alpha=.3)
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -552,6 +619,7 @@ def live_loss(every: int = 1):
     "An `on_step` callback that redraws the training and held-out loss in place in a notebook, every `every` records"
     import matplotlib.pyplot as plt
     from IPython.display import display
+
     handle = None
 
     def callback(step, rec):
@@ -570,7 +638,7 @@ def live_loss(every: int = 1):
         ax.set_xlabel('optimizer step')
         ax.set_ylabel('loss')
         ax.legend()
-        ax.grid(alpha=.3)
+        ax.grid(alpha=0.3)
         fig.tight_layout()
         plt.close(fig)
         if handle is None:
