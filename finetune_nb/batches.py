@@ -106,7 +106,7 @@ def pack(examples: list, pack_len: int) -> list:
         )
     return packed
 
-
+# %% ../nbs/02b_batches.ipynb #2a78867e
 def collate_packed(rows: list, pad_id: int, multiple: int = 1) -> dict:
     "Right-padded packed rows; the padding gets its own position run, so it forms its own (unlabelled) block"
     length = round_up(max(len(r['input_ids']) for r in rows), multiple)

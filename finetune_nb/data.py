@@ -46,7 +46,7 @@ def _cmudict_arpabet(out: Path):
 
 BUILTINS = {'cmudict-arpabet': _cmudict_arpabet}
 
-
+# %% ../nbs/02_data.ipynb #64a169fa
 def resolve_data(path: str):
     "A file path for `path`, materializing `builtin:<name>` datasets into the cache (`hf:<name>` passes through)"
     if path.startswith('hf:'):
@@ -219,7 +219,7 @@ def _jsonl(path):
 
 _JSON_COLUMNS = tuple(col for f in FORMATS.values() for col in f.json_columns)
 
-
+# %% ../nbs/02_data.ipynb #b9e4143d
 def _csv(path):
     import csv
 
@@ -254,7 +254,7 @@ def _hf_dataset(name):
             f"JSONL, then set data_path to that folder or file."
         ) from None
 
-
+# %% ../nbs/02_data.ipynb #90bb3b23
 def read_records(path):
     "`(line, record or Reject, raw text)` of every record in a data source"
     p = str(path)

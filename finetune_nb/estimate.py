@@ -114,7 +114,7 @@ class MemoryEstimate:
     def as_dict(self) -> dict:
         return {k: round(v, 1) for k, v in (asdict(self) | dict(peak=self.peak)).items()}
 
-
+# %% ../nbs/03b_estimate.ipynb #4924f8f8
 @dataclass
 class Batches:
     "What `train` batches: row lengths (examples or packed rows), their labelled tokens, padded length, attention"
@@ -208,7 +208,7 @@ def _training_tokens(cfg, lengths: list, n_rows: int) -> float:
         return sum(lengths) * cfg.epochs
     return sum(lengths) * cfg.max_steps * cfg.batch_size * cfg.grad_accum / max(1, n_rows)
 
-
+# %% ../nbs/03b_estimate.ipynb #44402c34
 def estimate(
     cfg: RunConfig,
     lengths: list,
@@ -251,7 +251,7 @@ def estimate(
         why=why,
     )
 
-
+# %% ../nbs/03b_estimate.ipynb #b8afb71e
 def checkpointing(
     cfg, lengths: list, labelled: list | None = None, available_mb: float | None = None, **kw
 ) -> tuple[bool, str]:

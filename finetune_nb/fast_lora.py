@@ -95,7 +95,7 @@ def cpu_keep_mask(shape, p: float):
     keep = draws >= round(p * MASK_LEVELS)
     return torch.from_numpy(keep.view(np.uint8)).view(shape)
 
-
+# %% ../nbs/03a_fast_lora.ipynb #cf8a0f89
 class FastDropout(nn.Module):
     "Inverted dropout; modules sharing `copies` reuse one mask and one dropped copy for the same input tensor"
 
@@ -141,7 +141,7 @@ def base_plus_lora(x2, xd2, W, bias, A, B, s):
         y = x2 @ W.t()
     return y.addmm_(low_rank, B.t(), alpha=s), low_rank
 
-
+# %% ../nbs/03a_fast_lora.ipynb #be8db6ca
 class _LoRALinear(torch.autograd.Function):
     "`x @ W.T + bias + s * (xd @ A.T) @ B.T` in `x`'s dtype; saves `xd` and the rank-r `xd @ A.T`"
 
@@ -293,7 +293,7 @@ def _fused_forward(self, x, *args, **kwargs):
 
 SWIGLU_MLPS = ('LlamaMLP', 'MistralMLP', 'Qwen2MLP', 'Qwen3MLP')  # MLPs whose forward is down(silu(gate(x)) * up(x))
 
-
+# %% ../nbs/03a_fast_lora.ipynb #ffd7958c
 def _fused_mlp_forward(self, x):
     "`down(silu(gate(x)) * up(x))` with the product and `down` in `_SwiGLUDown`; peft's path when `down` isn't plain"
     down = self.down_proj
@@ -337,7 +337,7 @@ def _is_swiglu(module, fused) -> bool:
         return False
     return all(getattr(module, name, None) in fused for name in ('gate_proj', 'up_proj', 'down_proj'))
 
-
+# %% ../nbs/03a_fast_lora.ipynb #7de64b52
 def _patch(model, precision: str, fsdp: bool) -> _Patches:
     from peft.tuners.lora import LoraLayer, Linear as LoraLinear
 
@@ -364,7 +364,7 @@ def _patch(model, precision: str, fsdp: bool) -> _Patches:
         mlp.forward = types.MethodType(_fused_mlp_forward, mlp)
     return patches
 
-
+# %% ../nbs/03a_fast_lora.ipynb #1546db60
 @contextlib.contextmanager
 def fast_lora(model, precision: str, fsdp: bool = False):
     "Inside: FastDropout, fused LoRA projections and MLPs, and (bf16 run) bf16 frozen base projections; undone on exit"

@@ -100,7 +100,7 @@ def labelled_positions(labels, row_multiple: int):
         targets = F.pad(targets, (0, pad), value=-100)
     return index, targets, has_label.sum()
 
-
+# %% ../nbs/03_train.ipynb #6a3102c6
 class LabelledLM(nn.Module):
     "Summed next-token cross-entropy over labelled positions, computing logits only there"
 
@@ -202,7 +202,7 @@ def save_checkpoint(run_dir, model, opt, step: int, extra: dict):
     if old.exists():
         shutil.rmtree(old)
 
-
+# %% ../nbs/03_train.ipynb #78ec526e
 def load_checkpoint(run_dir, model, opt) -> tuple[int, dict]:
     "Restore weights, optimizer and RNG from the run's checkpoint; returns (step, extra)"
     state = torch.load(checkpoint_path(run_dir), weights_only=False)
@@ -395,7 +395,7 @@ def _training_rows(cfg, examples: list, acc) -> tuple[list, bool]:
     acc.print(f"packing {len(examples)} examples into {len(rows)} rows of up to {cfg.pack_len or cfg.max_len} tokens")
     return rows, True
 
-
+# %% ../nbs/03_train.ipynb #34d27fb1
 def _plan(cfg, model, total: int, processes: int, grouped: bool, precision: str, why: str | None) -> str:
     trainable, all_params = trainable_params(model)
     method = cfg.method + (f'/{cfg.quantize}' if cfg.quantize != 'none' else '')
@@ -593,7 +593,7 @@ def train_run(cfg: RunConfig, tok, run_dir, progress: bool = True, on_step=None)
         summary = train(cfg, build_model(cfg), tok, train_exs, eval_exs, run_dir, progress=progress, on_step=on_step)
     return summary | dict(estimate_peak_mb=est.memory_mb.peak, estimate_time_s=est.time_s, eval_loss_split=heldout)
 
-
+# %% ../nbs/03_train.ipynb #8838dda5
 def plot_loss(log_path, path=None):
     "Training loss (and held-out loss) per logged step"
     import matplotlib.pyplot as plt
