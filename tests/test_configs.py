@@ -5,9 +5,15 @@ from finetune_nb.config import load_config, FIELDS
 from conftest import ROOT
 
 @pytest.mark.parametrize('path', sorted((ROOT/'configs').glob('*.yaml')), ids=lambda p: p.name)
-def test_preset_validates(path):
+def test_preset_validates(path, tmp_path):
+    "Every key the preset sets reaches the config with its value, and the config survives a save and reload"
+    import yaml
+    from finetune_nb.config import save_config
     cfg = load_config(path)
-    assert cfg.name and cfg.data_path
+    preset = yaml.safe_load(path.read_text())
+    assert {k: getattr(cfg, k) for k in preset} == preset
+    save_config(cfg, tmp_path/'config.yaml')
+    assert load_config(tmp_path/'config.yaml') == cfg
 
 def test_parameters_cell_names_are_config_fields():
     nb = nbformat.read(ROOT/'nbs'/'pipeline_prepare.ipynb', as_version=4)
