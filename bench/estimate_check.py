@@ -5,7 +5,7 @@ process's peak RSS (peak allocated memory on CUDA); `finetune_nb.train.estimate`
 and the examples' token counts before training. The activation constants in `estimate` were fitted on the rows 8 x 235 (LoRA),
 8 x 88 and 16 x 88 (LoRA: eager attention's scores), 8 x 88 (full) and 16 x 88 (checkpointing); the other rows are out of
 sample. The packed row (`pack`: rows of up to that many tokens, `batch` of them a step) checks that `estimate` follows `train`'s
-packing: before it did, it predicted such runs from the examples' lengths, several times too low.
+packing: it counts the packed rows, not the examples' lengths, which would predict such runs several times too low.
 
 Last line: RESULT max_abs_error=<share> within_25pct=<k>/<n>.   --quick: the first three shapes.
 --smoke: the tiny random model, the first and the packed shape, 2 steps each (seconds; run by the test command).
