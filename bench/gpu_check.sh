@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepared check for a CUDA machine (the device tool's H200 when a task is lent one): LoRA in bf16 vs QLoRA nf4 on a
 # randomly initialized ~1.2B Llama config (no weights can be downloaded there either), batch 8 x 256 tokens, 20 steps each.
-# Prints tokens/s, peak allocated memory and the error of finetune_nb.train.estimate for each, then one RESULT line.
+# Prints tokens/s, peak allocated memory and the error of finetune_nb.estimate.estimate for each, then one RESULT line.
 # Usage (repo root, package installed): bash bench/gpu_check.sh      ~3 minutes on an H200 after installs.
 # --smoke: a CPU-safe dry check of this script's code path: a 2-layer random Llama of hidden size 64, 2 steps, LoRA only
 # (QLoRA nf4 is the CUDA part; on the CPU peak memory is the process's RSS). Seconds; run by the test command.
@@ -19,7 +19,8 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from finetune_nb.config import RunConfig
 from finetune_nb.models import load_tokenizer
 from finetune_nb.data import tokenize_chat
-from finetune_nb.train import build_model, train, estimate
+from finetune_nb.train import build_model, train
+from finetune_nb.estimate import estimate
 smoke = os.environ['SMOKE'] == '1'
 assert smoke or torch.cuda.is_available(), "gpu_check.sh needs a CUDA GPU (or --smoke for the CPU dry check)"
 size = dict(hidden_size=2048, intermediate_size=5632, num_hidden_layers=20, num_attention_heads=16, num_key_value_heads=8)
@@ -42,7 +43,7 @@ for q in quants:
     rc = RunConfig(model=str(d), quantize=q, max_steps=steps, batch_size=8, packing='off', log_every=5)
     est = estimate(rc, [len(e['input_ids']) for e in exs], [sum(l != -100 for l in e['labels']) for e in exs], base_mb=0)
     s = train(rc, build_model(rc), tok, exs, [], Path(tempfile.mkdtemp()), progress=False)
-    out[q] = dict(tok_s=s['tokens_per_s'], peak_mb=s['peak_memory_mb'], est_mb=est['memory_mb']['peak'], est_err=est['memory_mb']['peak']/s['peak_memory_mb'] - 1)
+    out[q] = dict(tok_s=s['tokens_per_s'], peak_mb=s['peak_memory_mb'], est_mb=est.memory_mb.peak, est_err=est.memory_mb.peak/s['peak_memory_mb'] - 1)
     print(q, json.dumps(out[q]), flush=True)
 if smoke:
     print(f"RESULT smoke lora_tok_s={out['none']['tok_s']:.0f} lora_peak_gb={out['none']['peak_mb']/1024:.2f} "
