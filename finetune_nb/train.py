@@ -367,6 +367,24 @@ def _plan(cfg, model, total: int, processes: int, grouped: bool, precision: str,
     return text + (f"; {why}" if why else '')
 
 
+def _resume(cfg, run_dir, model, opt, early: EarlyStop) -> tuple[int, list]:
+    "The step and log records to continue from, restoring weights, optimizer, RNG and early stopping; (0, []) if none"
+    if not (cfg.resume and checkpoint_path(run_dir)):
+        return 0, []
+    start, extra = load_checkpoint(run_dir, model, opt)
+    early.load_state_dict(extra['early_stop'])
+    print(f"resuming from the checkpoint at step {start}")
+    return start, extra['log']
+
+
+def _save_trained(acc, model, run_dir, method: str):
+    "The adapter (peft) or the whole model (`full`) into the run folder; the checkpoint is then removed"
+    if acc.is_main_process:
+        save_final(model, run_dir / ('adapter' if method == 'lora' else 'model'))
+        shutil.rmtree(run_dir / 'checkpoint', ignore_errors=True)   # finished: the adapter is the record
+    acc.wait_for_everyone()
+
+
 def _heldout_sample(cfg, examples: list) -> list:
     "The held-out examples evaluated during training: a seeded sample of `eval_samples`, or all"
     if cfg.eval_samples and len(examples) > cfg.eval_samples:
@@ -418,12 +436,7 @@ def train(cfg: RunConfig, model, tok, train_exs: list, eval_exs: list, run_dir, 
         opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=acc.device.type in ('cpu', 'cuda'))
         total = cfg.max_steps or max(1, math.ceil(math.ceil(len(rows) / cfg.batch_size) * cfg.epochs / cfg.grad_accum))
         early = EarlyStop(cfg.early_stopping_patience)
-        start, records = 0, []
-        if cfg.resume and checkpoint_path(run_dir):
-            start, extra = load_checkpoint(run_dir, model, opt)
-            records = extra['log']
-            early.load_state_dict(extra['early_stop'])
-            print(f"resuming from the checkpoint at step {start}")
+        start, records = _resume(cfg, run_dir, model, opt, early)
         saved_step = start
         lm, opt = acc.prepare(LabelledLM(model, fused_head=not fsdp), opt)
         grouped = padding_waste(lengths, cfg.batch_size, cfg.seed, group=1) > 0.15   # random batches unless >15 % padding
@@ -472,10 +485,7 @@ def train(cfg: RunConfig, model, tok, train_exs: list, eval_exs: list, run_dir, 
         tokens_seen, wall = logger.close()
         model = acc.unwrap_model(lm).model
         early.restore_best(model)
-        if acc.is_main_process:
-            save_final(model, run_dir / ('adapter' if cfg.method == 'lora' else 'model'))   # peft: only the adapter
-            shutil.rmtree(run_dir / 'checkpoint', ignore_errors=True)                      # the adapter is the record
-        acc.wait_for_everyone()
+        _save_trained(acc, model, run_dir, cfg.method)
     losses = [r['loss'] for r in records]
     trainable, all_params = trainable_params(model)
     final_eval = heldout_loss(model, eval_exs, tok.pad_token_id, precision=precision) if eval_exs else None
