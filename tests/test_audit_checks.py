@@ -1,4 +1,4 @@
-"The data audit's format and diversity checks fire on data that should trip them, and stay quiet on data that shouldn't."
+"The data audit's format and diversity checks fire on data that should trip them, and stay quiet on clean data."
 from finetune_nb.audit import QualityReport, check_format, check_diversity
 
 
@@ -32,7 +32,8 @@ def test_check_format_fires_on_broken_json():
 
 def test_check_format_fires_on_mixed_formats():
     pairs = [(f'q{i}', '{"label": "a"}' if i < 4 else 'label a') for i in range(20)]
-    assert flags(check_format, rows_of(pairs)) == [('warning', "answers mix formats: 20% look like JSON, the rest don't")]
+    expected = [('warning', "answers mix formats: 20% look like JSON, the rest don't")]
+    assert flags(check_format, rows_of(pairs)) == expected
 
 
 def test_check_format_fires_on_refusals():

@@ -18,5 +18,6 @@ def test_preset_validates(path, tmp_path):
 def test_parameters_cell_names_are_config_fields():
     nb = nbformat.read(ROOT/'nbs'/'pipeline_prepare.ipynb', as_version=4)
     cell = next(c for c in nb.cells if 'parameters' in c.metadata.get('tags', []))
-    names = [l.split(':')[0].split('=')[0].strip() for l in cell.source.splitlines() if l.strip() and not l.startswith('#')]
+    lines = [line for line in cell.source.splitlines() if line.strip() and not line.startswith('#')]
+    names = [line.split(':')[0].split('=')[0].strip() for line in lines]
     assert names[:2] == ['config_file', 'run_dir'] and all(n in FIELDS for n in names[2:]), names
