@@ -278,7 +278,7 @@ def main():
         sizes = [int(s) for s in args.sizes.split(',')]
     planted = dict(n=300, n_pairs=10, n_eval=60, n_leaks=5) if args.smoke else {}
     from finetune_nb.models import load_tokenizer
-    tok = load_tokenizer('smollm2-135m-instruct')
+    tok = load_tokenizer('tiny-random-llama' if args.smoke else 'smollm2-135m-instruct')   # the same tokenizer
     d = Path(tempfile.mkdtemp())
     t_res = None   # the templated set's figures, for the RESULT line
     if not args.no_planted:

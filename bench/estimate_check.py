@@ -5,9 +5,10 @@ process's peak RSS (peak allocated memory on CUDA); `finetune_nb.estimate.estima
 and the examples' token counts before training. The activation constants in `estimate` were fitted on the rows 8 x 235 (LoRA),
 8 x 88 and 16 x 88 (LoRA: eager attention's scores), 8 x 88 (full) and 16 x 88 (checkpointing); the other rows are out of
 sample. The packed row (`pack`: rows of up to that many tokens, `batch` of them a step) checks that `estimate` follows `train`'s
-packing: before it did, it predicted such runs from the examples' lengths, several times too low.
+packing: it counts the packed rows, not the examples' lengths, which would predict such runs several times too low.
 
 Last line: RESULT max_abs_error=<share> within_25pct=<k>/<n>.   --quick: the first three shapes.
+--smoke: the tiny random model, the first and the packed shape, 2 steps each (seconds; run by the test command).
 """
 import argparse, json, subprocess, sys, textwrap
 SHAPES = [  # (batch, approx. tokens per example, method, gradient checkpointing, pack_len or 0: no packing)
@@ -22,11 +23,12 @@ PROBE = textwrap.dedent("""
     from finetune_nb.train import build_model, train
     from finetune_nb.estimate import estimate, process_rss_mb
     bs, L, method, gc, pl = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4] == '1', int(sys.argv[5])
-    tok = load_tokenizer('smollm2-135m-instruct'); base = process_rss_mb()
+    model, steps = sys.argv[6], int(sys.argv[7])
+    tok = load_tokenizer(model); base = process_rss_mb()
     w = 'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu'.split()
     exs = [tokenize_chat(tok, [{'role': 'user', 'content': ' '.join(w[(i+j) % 12] for j in range(L//4))},
                                {'role': 'assistant', 'content': ' '.join(w[(3*i+j) % 12] for j in range(L//6))}]) for i in range(bs*(4 if not pl else 4*pl//L))]
-    cfg = RunConfig(model='smollm2-135m-instruct', max_steps=3, batch_size=bs, method=method, grad_checkpointing=gc,
+    cfg = RunConfig(model=model, max_steps=steps, batch_size=bs, method=method, grad_checkpointing=gc,
                     packing='on' if pl else 'off', pack_len=pl, log_every=1)
     est = estimate(cfg, [len(e['input_ids']) for e in exs], [sum(l != -100 for l in e['labels']) for e in exs], base_mb=base)
     s = train(cfg, build_model(cfg), tok, exs, [], '/tmp/finetune_nb_estimate_check', progress=False)
@@ -34,13 +36,20 @@ PROBE = textwrap.dedent("""
                                        est_tok_s=est.tokens_per_s, tok_s=s['tokens_per_s'])))
 """)
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0]); ap.add_argument('--quick', action='store_true')
+ap.add_argument('--smoke', action='store_true', help='the tiny random model, two shapes, 2 steps: seconds')
 args = ap.parse_args()
+model, steps, shapes = 'smollm2-135m-instruct', 3, SHAPES[:3] if args.quick else SHAPES
+if args.smoke:
+    model, steps, shapes = 'tiny-random-llama', 2, [SHAPES[0], SHAPES[-2]]
 print(f"{'batch':>6}{'tokens':>8}{'method':>8}{'ckpt':>6}{'pack':>6}{'est. MB':>10}{'peak MB':>10}{'error':>8}{'est. tok/s':>12}{'tok/s':>8}", flush=True)
 errs = []
-for bs, L, method, gc, pl in SHAPES[:3] if args.quick else SHAPES:
-    r = subprocess.run([sys.executable, '-c', PROBE, str(bs), str(L), method, str(gc), str(pl)], capture_output=True, text=True)
+for bs, L, method, gc, pl in shapes:
+    r = subprocess.run([sys.executable, '-c', PROBE, str(bs), str(L), method, str(gc), str(pl), model, str(steps)],
+                       capture_output=True, text=True)
     line = next((l for l in r.stdout.splitlines() if l.startswith('RESULT ')), None)
     if line is None: print(f"{bs:>6}{L:>8}{method:>8}{gc:>6}{pl:>6}  failed: {r.stderr[-300:]}"); continue
     d = json.loads(line[7:]); e = d['est']/d['peak'] - 1; errs.append(e)
     print(f"{bs:>6}{d['tokens']:>8}{method:>8}{gc:>6}{pl:>6}{d['est']:>10.0f}{d['peak']:>10.0f}{e:>+8.1%}{d['est_tok_s']:>12.0f}{d['tok_s']:>8.0f}", flush=True)
+if not errs:
+    sys.exit("every shape failed: no RESULT")
 print(f"RESULT max_abs_error={max(map(abs, errs)):.3f} within_25pct={sum(abs(e) <= 0.25 for e in errs)}/{len(errs)}")

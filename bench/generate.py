@@ -7,26 +7,37 @@
    temporary run and uses an untrained adapter (pessimistic: its answers are as long as the base model's).
 
 Last line: RESULT batched_speedup=<x> eval_200_s=<s>.   --quick: fewer prompts, eval on 50 examples (< 2 minutes).
+--smoke: the tiny random model (configs/tiny.yaml), 4 prompts, eval on 8 examples, always a fresh untrained adapter
+(seconds; run by the test command so the bench can't rot).
 """
 import argparse, json, sys, tempfile, time
 from pathlib import Path
 import torch
 from finetune_nb.config import load_config
 from finetune_nb.models import load_tokenizer, load_model, resolve_precision
-from finetune_nb.data import prepare_data, read_jsonl
+from finetune_nb.data import read_jsonl
+from finetune_nb.audit import prepare_data
 from finetune_nb.evaluate import generate, baseline_conv, split_example, evaluate_run
 from finetune_nb.runs import project_root, runs_root
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-ap.add_argument('--quick', action='store_true'); ap.add_argument('--run', help='a demo run folder whose adapter is evaluated')
+ap.add_argument('--quick', action='store_true')
+ap.add_argument('--smoke', action='store_true', help='the tiny random model, a few prompts: seconds')
+ap.add_argument('--run', help='a demo run folder whose adapter is evaluated')
 args = ap.parse_args()
 n_cmp, n_eval = (16, 50) if args.quick else (64, 200)
+preset = 'demo.yaml'
+if args.smoke:
+    n_cmp, n_eval = 4, 8
+    preset = 'tiny.yaml'
 root = project_root()
-cfg = load_config(root/'configs'/'demo.yaml', dict(eval_samples=n_eval))
+cfg = load_config(root/'configs'/preset, dict(eval_samples=n_eval))
 tok = load_tokenizer(cfg.model)
 print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; model {cfg.model}; eval precision {resolve_precision(cfg.eval_precision)}", flush=True)
 
 run = Path(args.run) if args.run else next(iter(sorted(runs_root().glob('*_demo-arpabet'), reverse=True)), None)
+if args.smoke:
+    run = None   # never a demo run: the tiny model's own untrained adapter
 if run is None or not (run/'adapter').exists():
     from peft import get_peft_model
     from finetune_nb.train import lora_config

@@ -20,22 +20,24 @@ best matmul rate.
 Last line: RESULT vs_trl=<x> vs_plain=<x> mem_vs_plain=<x> matmul_share=<x> loss_vs_trl=<x> mem_vs_plain_256=<x>
 mem_ckpt_vs_plain_256=<x> matmul_ceiling=<x> (mem_vs_plain: the short-row run; _256: batch 8 x 256).   --quick: 10 steps each,
 one round of each comparison.
+--smoke: the tiny random model, 2 steps, one round, TRL left out (it is not a dependency: vs_trl and loss_vs_trl print
+nan), one short matmul timing (seconds; run by the test command so the bench can't rot).
 """
-import argparse, json, subprocess, sys, textwrap
+import argparse, json, os, subprocess, sys, textwrap
 COMMON = textwrap.dedent("""
-    import json, math, random, resource, sys, time, torch
+    import json, math, os, random, resource, sys, time, torch
     from finetune_nb.config import RunConfig
     from finetune_nb.models import load_tokenizer, load_model, resolve_precision
     from finetune_nb.data import resolve_data, read_jsonl, tokenize_chat
     from finetune_nb.train import build_model, lora_config, heldout_loss
     from finetune_nb.estimate import peak_memory_mb
     steps, bs = int(sys.argv[1]), 8
-    tok = load_tokenizer('smollm2-135m-instruct')
+    tok = load_tokenizer(os.environ['BENCH_MODEL'])
     rows = read_jsonl(resolve_data('builtin:cmudict-arpabet')); random.Random(0).shuffle(rows)
     train_rows, eval_rows = rows[:steps*bs], rows[-64:]
     train_exs = [tokenize_chat(tok, r['messages']) for r in train_rows]; eval_exs = [tokenize_chat(tok, r['messages']) for r in eval_rows]
     n_tokens = sum(len(e['input_ids']) for e in train_exs)
-    cfg = RunConfig(model='smollm2-135m-instruct', max_steps=steps, batch_size=bs, lr=2e-4, warmup_frac=0.0, packing='off', log_every=1000)
+    cfg = RunConfig(model=os.environ['BENCH_MODEL'], max_steps=steps, batch_size=bs, lr=2e-4, warmup_frac=0.0, packing='off', log_every=1000)
     prec = resolve_precision(cfg.precision)
     def report(model, secs):
         print('RESULT ' + json.dumps(dict(tokens=n_tokens, secs=secs, peak_mb=peak_memory_mb(),
@@ -71,7 +73,7 @@ TRL = COMMON + textwrap.dedent("""
     report(tr.model, secs)
 """)
 BIG = textwrap.dedent("""
-    import json, random, sys, time, torch
+    import json, os, random, sys, time, torch
     from finetune_nb.config import RunConfig
     from finetune_nb.models import load_tokenizer, load_model
     from finetune_nb.data import resolve_data, read_jsonl, tokenize_chat
@@ -79,10 +81,10 @@ BIG = textwrap.dedent("""
     from finetune_nb.batches import pack, collate_packed
     from finetune_nb.estimate import peak_memory_mb
     mode, steps, bs = sys.argv[2], 4, 8
-    tok = load_tokenizer('smollm2-135m-instruct')
+    tok = load_tokenizer(os.environ['BENCH_MODEL'])
     rows = read_jsonl(resolve_data('builtin:cmudict-arpabet')); random.Random(1).shuffle(rows)
     exs = [tokenize_chat(tok, r['messages']) for r in rows[:360]]
-    cfg = RunConfig(model='smollm2-135m-instruct', max_steps=steps, batch_size=bs, lr=2e-4, packing='on', pack_len=256, log_every=1000,
+    cfg = RunConfig(model=os.environ['BENCH_MODEL'], max_steps=steps, batch_size=bs, lr=2e-4, packing='on', pack_len=256, log_every=1000,
                     grad_checkpointing=mode == 'ckpt')
     packed = pack(exs, 256)[:steps*bs]; n_tok = sum(len(r['input_ids']) for r in packed)
     if mode == 'plain':
@@ -99,52 +101,69 @@ BIG = textwrap.dedent("""
     print('RESULT ' + json.dumps(dict(peak_mb=peak_memory_mb(), tok_s=n_tok/secs)), flush=True)
 """)
 CEILING = textwrap.dedent("""
-    import sys, time, torch
+    import os, sys, time, torch
     from transformers import AutoConfig
     from finetune_nb.models import resolve_model
-    c = AutoConfig.from_pretrained(resolve_model('smollm2-135m-instruct')); M = int(sys.argv[2])
+    c = AutoConfig.from_pretrained(resolve_model(os.environ['BENCH_MODEL'])); M = int(sys.argv[2])
     h, i = c.hidden_size, c.intermediate_size; kv = h // c.num_attention_heads*c.num_key_value_heads
     ws = [torch.randn(n, k, dtype=torch.bfloat16) for k, n in [(h, h), (h, kv), (h, kv), (h, h), (h, i), (h, i), (i, h)]]
     xs = [torch.randn(M, w.shape[1], dtype=torch.bfloat16) for w in ws]; gs = [torch.randn(M, w.shape[0], dtype=torch.bfloat16) for w in ws]
     def layer():
         for w, x, g in zip(ws, xs, gs): x @ w.T; g @ w    # forward, and the input gradient (the base weights are frozen)
     layer(); k, t0 = 0, time.time()
-    while time.time() - t0 < 2: layer(); k += 1
+    while time.time() - t0 < float(sys.argv[3]): layer(); k += 1
     print('RESULT', sum(4*M*w.numel() for w in ws)*k/(time.time() - t0)/1e12)
 """)
-MATMUL = "from finetune_nb.estimate import matmul_tflops; import torch; print('RESULT', [matmul_tflops(torch.bfloat16, n, 1.0) for n in (512, 1024, 2048)])"
+MATMUL = textwrap.dedent("""
+    import sys, torch
+    from finetune_nb.estimate import matmul_tflops
+    sizes, secs = [int(n) for n in sys.argv[2].split(',')], float(sys.argv[3])
+    print('RESULT', [matmul_tflops(torch.bfloat16, n, secs) for n in sizes])
+""")
 FLOPS = textwrap.dedent("""
+    import os
     from transformers import AutoConfig
     from finetune_nb.models import resolve_model
     from finetune_nb.estimate import linear_params as _linear_params
-    c = AutoConfig.from_pretrained(resolve_model('smollm2-135m-instruct')); lin, other = _linear_params(c)
+    c = AutoConfig.from_pretrained(resolve_model(os.environ['BENCH_MODEL'])); lin, other = _linear_params(c)
     print('RESULT', 4*lin + 6*c.hidden_size*c.vocab_size*0.22)   # LoRA: forward 2P + input-gradients 2P; head on the ~22 % labelled tokens
 """)
 
 def run(code, steps, *args):
-    r = subprocess.run([sys.executable, '-c', code, str(steps), *args], capture_output=True, text=True)
+    env = {**os.environ, 'BENCH_MODEL': MODEL}
+    r = subprocess.run([sys.executable, '-c', code, str(steps), *args], capture_output=True, text=True, env=env)
     line = next((l for l in r.stdout.splitlines() if l.startswith('RESULT')), None)
     if line is None: sys.exit(f"a benchmark process failed:\n{r.stderr[-2000:]}")
     return json.loads(line.split(' ', 1)[1])
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0]); ap.add_argument('--quick', action='store_true')
-quick = ap.parse_args().quick; steps = 10 if quick else 40
-squares = run(MATMUL, 0); f_tok = run(FLOPS, 0)
+ap.add_argument('--smoke', action='store_true', help='the tiny random model, 2 steps, no TRL: seconds')
+args = ap.parse_args()
+quick = args.quick or args.smoke
+steps = 10 if args.quick else 40
+MODEL, square_sizes, matmul_s, ceiling_s = 'smollm2-135m-instruct', '512,1024,2048', '1.0', '2'
+systems = [('finetune_nb', OURS), ('TRL SFTTrainer', TRL), ('plain loop', PLAIN)]
+if args.smoke:
+    steps = 2
+    MODEL, square_sizes, matmul_s, ceiling_s = 'tiny-random-llama', '512', '0.2', '0.2'
+    systems = [('finetune_nb', OURS), ('plain loop', PLAIN)]
+squares = run(MATMUL, 0, square_sizes, matmul_s); f_tok = run(FLOPS, 0)
 res = {}
 for _ in range(1 if quick else 3):   # three interleaved rounds, the fastest of each kept: this machine's speed drifts between processes
-    for name, code in [('finetune_nb', OURS), ('TRL SFTTrainer', TRL), ('plain loop', PLAIN)]:
+    for name, code in systems:
         r = run(code, steps)
         if name not in res or r['secs'] < res[name]['secs']: res[name] = r
 m_tok = res['finetune_nb']['tokens']/steps                  # tokens of an average step of the short-row run
-gemm = run(CEILING, 0, str(int(m_tok))); peak_tflops = max(squares + [gemm])
-print(f"bf16 matmul rates measured: square 512/1024/2048 " + "/".join(f"{x*1e3:.0f}" for x in squares) +
+gemm = run(CEILING, 0, str(int(m_tok)), ceiling_s); peak_tflops = max(squares + [gemm])
+print(f"bf16 matmul rates measured: square {square_sizes.replace(',', '/')} " + "/".join(f"{x*1e3:.0f}" for x in squares) +
       f" GFLOP/s, the decoder's GEMMs at {m_tok:.0f} tokens a step {gemm*1e3:.0f} GFLOP/s; the best, {peak_tflops*1e3:.0f}, is the reference")
 print(f"{steps} steps of batch 8" + ('' if quick else ", the fastest of three interleaved runs each"))
 print(f"{'':<16}{'tokens/s':>10}{'peak MB':>10}{'held-out loss':>15}{'matmul share':>14}")
 for k, v in res.items():
     v['tok_s'] = v['tokens']/v['secs']; v['share'] = v['tok_s']*f_tok/(peak_tflops*1e12)
     print(f"{k:<16}{v['tok_s']:>10.1f}{v['peak_mb']:>10.0f}{v['loss']:>15.4f}{v['share']:>14.1%}")
-o, t, p = res['finetune_nb'], res['TRL SFTTrainer'], res['plain loop']
+o, p = res['finetune_nb'], res['plain loop']
+t = res.get('TRL SFTTrainer', dict(tok_s=float('nan'), loss=float('nan')))   # --smoke: no TRL
 big = {}
 for _ in range(1 if quick else 2):
     for mode in ('plain', 'ours', 'ckpt'):
