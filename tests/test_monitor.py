@@ -12,7 +12,7 @@ from finetune_nb.monitor import Monitor, DatabaseBusy, MonitorError, analyze, mo
 def run(tmp_path_factory):
     "One tiny run, trained and evaluated by `finetune-nb run`, shared by the CLI tests here"
     runs = tmp_path_factory.mktemp('runs')
-    r = cli('run', 'configs/tiny.yaml', '-p', 'tracking=none', env=dict(FINETUNE_NB_RUNS=str(runs)))
+    r = cli('run', 'configs/tiny.yaml', env=dict(FINETUNE_NB_RUNS=str(runs)))   # tracked: it can be registered
     assert r.returncode == 0, r.stderr[-3000:]
     return next(p for p in runs.iterdir() if (p/'config.yaml').exists())
 
@@ -168,3 +168,14 @@ def test_monitor_cli_on_the_tiny_model(run, tmp_path):
     assert r.returncode == 3 and 'PSI above' in r.stderr, r.stderr[-3000:]
     r = cli('monitor', 'report', run, '--threshold', 'psi=1')
     assert r.returncode == 2 and "unknown threshold 'psi'" in r.stderr
+
+def test_a_registered_model_is_monitored(run, monkeypatch):
+    monkeypatch.setenv('FINETUNE_NB_RUNS', str(run.parent))
+    r = cli('register', run, '--name', 'arpa', '--alias', 'champion', '--force', env=dict(FINETUNE_NB_RUNS=str(run.parent)))
+    assert r.returncode == 0, r.stderr[-2000:]
+    mon = Monitor('arpa@champion')
+    assert mon.run_dir == run.resolve() and mon.db == run.parent/'monitor'/'arpa_champion.db'
+    out = mon.generate(['ARPAbet for "cat"', 'ARPAbet for "dog"'], max_new_tokens=4)
+    assert [o['id'] for o in out] == [1, 2] and mon.count() == 2
+    with pytest.raises(MonitorError, match='not a run folder and not a registered model'):
+        Monitor('no-such-model@champion')
