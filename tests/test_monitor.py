@@ -158,14 +158,15 @@ def test_monitor_cli_on_the_tiny_model(run, tmp_path):
     assert json.loads((folder/'alerts.json').read_text())['alerts'] == []
     status = monitoring_status(run)
     assert status['configured'] and status['n_requests'] == n and status['n_feedback'] == n
-    r = cli('monitor', 'report', run, '--window', n, '--threshold', 'eos_rate_min=0.5')   # the tiny model never stops
-    assert r.returncode == 3, r.stderr[-3000:]
-    assert 'ALERT: EOS rate below 0.5' in r.stderr
     rng = random.Random(0)
     (tmp_path/'garbled.jsonl').write_text(''.join(json.dumps(dict(prompt=garbled(rng))) + '\n' for _ in range(n)))
     assert cli('monitor', 'log', run, '--input', tmp_path/'garbled.jsonl').returncode == 0
-    r = cli('monitor', 'report', run, '--window', n)
-    assert r.returncode == 3 and 'PSI above' in r.stderr, r.stderr[-3000:]
+    r = cli('monitor', 'report', run, '--window', n, '--threshold', 'eos_rate_min=0.5')   # the tiny model never stops
+    assert r.returncode == 3, r.stderr[-3000:]
+    assert 'ALERT: EOS rate below 0.5' in r.stderr and 'PSI above' in r.stderr, r.stderr[-3000:]
+    latest = sorted((run/'monitor').iterdir())[-1]
+    alerts = json.loads((latest/'alerts.json').read_text())
+    assert alerts['thresholds']['eos_rate_min'] == 0.5 and alerts['latest']['first_id'] == n + 1
     r = cli('monitor', 'report', run, '--threshold', 'psi=1')
     assert r.returncode == 2 and "unknown threshold 'psi'" in r.stderr
 
