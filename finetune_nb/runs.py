@@ -16,10 +16,10 @@ from .lifecycle import (RunLock, RunBusy, Interrupted, LOCKED_ENV, RUNNER_ENV, _
 from .track import live_sync, sync
 
 # %% auto #0
-__all__ = ['PIPELINE', 'PACKAGE', 'PACKAGES', 'HEAVY', 'LAZY', 'project_root', 'runs_root', 'utc_stamp', 'write_json',
-           'read_json', 'update_metrics', 'environment', 'RunFolderError', 'start_run', 'find_file', 'notebook_params',
-           'latest_run', 'open_run', 'stage', 'nbs_dir', 'run_pipeline', 'summary_table', 'list_runs', 'runs_table',
-           'data_report', 'main']
+__all__ = ['PIPELINE', 'PACKAGE', 'PACKAGES', 'HEAVY', 'project_root', 'runs_root', 'utc_stamp', 'write_json', 'read_json',
+           'update_metrics', 'environment', 'RunFolderError', 'start_run', 'find_file', 'notebook_params', 'latest_run',
+           'open_run', 'stage', 'nbs_dir', 'run_pipeline', 'summary_table', 'list_runs', 'runs_table', 'data_report',
+           'main']
 
 # %% ../nbs/05_runs.ipynb #bcda01f3
 PIPELINE = ('pipeline_prepare', 'pipeline_train', 'pipeline_evaluate')
@@ -333,7 +333,7 @@ def runs_table(rows:list[dict])->str:
 # %% ../nbs/05_runs.ipynb #5a19898d
 import importlib
 HEAVY = ('export', 'chat')   # their module imports torch and gguf: loaded only when one of them is the command
-LAZY = {'monitor': ('finetune_nb.monitor', 'log production requests of a run\'s model; report drift, quality, alerts'),
+_LAZY = {'monitor': ('finetune_nb.monitor', 'log production requests of a run\'s model; report drift, quality, alerts'),
         'human-eval': ('finetune_nb.human_eval', 'blind side-by-side human evaluation in the terminal')}
 
 def _parser(argv=()):
@@ -376,7 +376,7 @@ def _parser(argv=()):
     else:
         sub.add_parser('export', help='export a finished run as merged safetensors or GGUF, checked against the run')
         sub.add_parser('chat', help="chat with a run's model in the terminal")
-    for name, (module, hlp) in LAZY.items():   # each module adds its own subcommand when it is the command
+    for name, (module, hlp) in _LAZY.items():   # each module adds its own subcommand when it is the command
         if next((a for a in argv if not a.startswith('-')), None) == name:
             importlib.import_module(module).add_commands(sub)
         else:
@@ -485,7 +485,7 @@ def _export(args)->int:
     return run_command(args)
 
 def _lazy(args)->int:
-    return importlib.import_module(LAZY[args.cmd][0]).run_command(args)
+    return importlib.import_module(_LAZY[args.cmd][0]).run_command(args)
 
 def main(argv=None):
     from finetune_nb.data import DataError
@@ -493,7 +493,7 @@ def main(argv=None):
     args = _parser(argv).parse_args(argv)
     commands = dict(run=_run, config=_run, resume=_resume, runs=_runs, sweep=_sweep, compare=_compare,
                     register=_register, models=_models, export=_export, chat=_export, **{'data-report': data_report},
-                    **{name: _lazy for name in LAZY})
+                    **{name: _lazy for name in _LAZY})
     try:
         return commands[args.cmd](args)
     except (ConfigError, FileNotFoundError, DataError, RunBusy, RunFolderError) as e:

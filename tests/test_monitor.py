@@ -172,7 +172,8 @@ def test_monitor_cli_on_the_tiny_model(run, tmp_path):
 
 def test_a_registered_model_is_monitored(run, monkeypatch):
     monkeypatch.setenv('FINETUNE_NB_RUNS', str(run.parent))
-    r = cli('register', run, '--name', 'arpa', '--alias', 'champion', '--force', env=dict(FINETUNE_NB_RUNS=str(run.parent)))
+    env = dict(FINETUNE_NB_RUNS=str(run.parent))
+    r = cli('register', run, '--name', 'arpa', '--alias', 'champion', '--force', env=env)
     assert r.returncode == 0, r.stderr[-2000:]
     mon = Monitor('arpa@champion')
     assert mon.run_dir == run.resolve() and mon.db == run.parent/'monitor'/'arpa_champion.db'
