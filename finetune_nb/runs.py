@@ -347,7 +347,10 @@ def runs_table(rows:list[dict])->str:
     return '\n'.join(lines)
 
 # %% ../nbs/05_runs.ipynb #5a19898d
+import importlib
 HEAVY = ('export', 'chat')   # their module imports torch and gguf: loaded only when one of them is the command
+_LAZY = {'monitor': ('finetune_nb.monitor', 'log production requests of a run\'s model; report drift, quality, alerts'),
+        'human-eval': ('finetune_nb.human_eval', 'blind side-by-side human evaluation in the terminal')}
 
 def _parser(argv=()):
     ap = argparse.ArgumentParser(prog='finetune-nb', description='Fine-tune chat models with LoRA/QLoRA, the playbook way.')
@@ -389,6 +392,11 @@ def _parser(argv=()):
     else:
         sub.add_parser('export', help='export a finished run as merged safetensors or GGUF, checked against the run')
         sub.add_parser('chat', help="chat with a run's model in the terminal")
+    for name, (module, hlp) in _LAZY.items():   # each module adds its own subcommand when it is the command
+        if next((a for a in argv if not a.startswith('-')), None) == name:
+            importlib.import_module(module).add_commands(sub)
+        else:
+            sub.add_parser(name, help=hlp)
     p = sub.add_parser('data-report', help="audit a data file against the playbook's checklist, without training")
     p.add_argument('data', help='data file, save_to_disk folder, hf:<name> or builtin:<name>')
     p.add_argument('-c', '--config', help='preset YAML for the model, max_len, split and format (default: the defaults)')
@@ -492,12 +500,16 @@ def _export(args)->int:
     from finetune_nb.export import run_command
     return run_command(args)
 
+def _lazy(args)->int:
+    return importlib.import_module(_LAZY[args.cmd][0]).run_command(args)
+
 def main(argv=None):
     from finetune_nb.data import DataError
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser(argv).parse_args(argv)
     commands = dict(run=_run, config=_run, resume=_resume, runs=_runs, sweep=_sweep, compare=_compare,
-                    register=_register, models=_models, export=_export, chat=_export, **{'data-report': data_report})
+                    register=_register, models=_models, export=_export, chat=_export, **{'data-report': data_report},
+                    **{name: _lazy for name in _LAZY})
     try:
         return commands[args.cmd](args)
     except (ConfigError, FileNotFoundError, DataError, RunBusy, RunFolderError) as e:
