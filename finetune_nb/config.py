@@ -16,7 +16,7 @@ __all__ = ['METRICS', 'MAX_NAME', 'FIELDS', 'RunConfig', 'config_problems', 'Con
 # %% ../nbs/00_config.ipynb #6cd73613
 def _f(default, help:str, choices=None):
     "A dataclass field with a `help` line and, optionally, the allowed `choices`"
-    kw = dict(default_factory=lambda: list(default)) if isinstance(default, list) else dict(default=default)
+    kw = dict(default_factory=lambda: type(default)(default)) if isinstance(default, (list, dict)) else dict(default=default)
     return field(**kw, metadata=dict(help=help, choices=choices))
 
 def _on_off(f, v):
@@ -88,13 +88,22 @@ class RunConfig:
     # tracking
     tracking: str = _f('mlflow', "log the run to MLflow (sqlite:///<runs root>/mlflow.db, or $MLFLOW_TRACKING_URI) or not",
                        ('mlflow', 'none'))
+    # decision, cost and forgetting (see 12_decide, 04b_cost, 04c_forgetting)
+    decision: dict = _f({}, "the playbook's decision answers (question: yes/no, see `finetune-nb decide`); the report "
+                            "says when the run contradicts them")
+    price_input_per_m: float = _f(0.10, "price per 1M prompt tokens (default: a hosted small model's, late 2025)")
+    price_output_per_m: float = _f(0.40, "price per 1M generated tokens (default: a hosted small model's, late 2025)")
+    price_gpu_hour: float = _f(2.50, "price per GPU-hour for training (default: an on-demand H100-class hour, late 2025)")
+    latency_samples: int = _f(8, "held-out prompts answered one at a time per system to measure latency (0: off)")
+    forgetting_samples: int = _f(100, "bundled off-task instructions used to measure forgetting (0: off)")
+    forgetting_max_new_tokens: int = _f(48, "generation limit of the base model's reference answers to them")
 
     def __post_init__(self):
         for f in fields(self): setattr(self, f.name, _on_off(f, getattr(self, f.name)))   # grad_checkpointing=True is 'on'
         validate(self)
 
 # %% ../nbs/00_config.ipynb #501993a5
-_TYPES = {'str': str, 'int': int, 'float': float, 'list': list, 'bool': bool}
+_TYPES = {'str': str, 'int': int, 'float': float, 'list': list, 'bool': bool, 'dict': dict}
 
 def _type_problem(name, tname, v):
     t = _TYPES[tname]
@@ -127,6 +136,15 @@ def _device_problems(c)->list:
         out.append("eval_precision: fp16 needs a CUDA GPU and this machine has none; use auto, bf16 or fp32")
     return out
 
+def _decision_problems(c)->list:
+    "The `decision` answers and the cost and forgetting fields' ranges"
+    from .decide import decision_problems
+    prices = ('price_input_per_m', 'price_output_per_m', 'price_gpu_hour', 'latency_samples', 'forgetting_samples')
+    out = [f"{k}: must be >= 0" for k in prices if getattr(c, k) < 0]
+    if c.forgetting_max_new_tokens <= 0:
+        out.append("forgetting_max_new_tokens: must be > 0")
+    return out + decision_problems(c.decision)
+
 def config_problems(cfg:RunConfig)->list:
     "Every type, range and combination problem of `cfg`, as readable lines"
     ps = [p for f in fields(cfg) if (p := _type_problem(f.name, f.type, getattr(cfg, f.name)))]
@@ -158,6 +176,7 @@ def config_problems(cfg:RunConfig)->list:
     ps += [f"compare_runs: {p} has no adapter/ or model/ folder" for p in c.compare_runs
            if not (Path(p)/'adapter').is_dir() and not (Path(p)/'model').is_dir()]
     ps += _device_problems(c)
+    ps += _decision_problems(c)
     if c.method == 'full' and c.quantize != 'none': ps.append("quantize: quantized base weights need method='lora' (QLoRA); full fine-tuning trains unquantized weights")
     return ps
 
