@@ -373,6 +373,9 @@ def _parser(argv=()):
     else:
         sub.add_parser('export', help='export a finished run as merged safetensors or GGUF, checked against the run')
         sub.add_parser('chat', help="chat with a run's model in the terminal")
+    from finetune_nb import decide, checklist   # light modules: no torch
+    decide.add_command(sub)
+    checklist.add_command(sub)
     p = sub.add_parser('data-report', help="audit a data file against the playbook's checklist, without training")
     p.add_argument('data', help='data file, save_to_disk folder, hf:<name> or builtin:<name>')
     p.add_argument('-c', '--config', help='preset YAML for the model, max_len, split and format (default: the defaults)')
@@ -481,7 +484,8 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser(argv).parse_args(argv)
     commands = dict(run=_run, config=_run, resume=_resume, runs=_runs, sweep=_sweep, compare=_compare,
-                    register=_register, models=_models, export=_export, chat=_export, **{'data-report': data_report})
+                    register=_register, models=_models, export=_export, chat=_export, **{'data-report': data_report},
+                    decide=lambda a: a.func(a), checklist=lambda a: a.func(a))
     try:
         return commands[args.cmd](args)
     except (ConfigError, FileNotFoundError, DataError, RunBusy, RunFolderError) as e:
