@@ -11,8 +11,9 @@ def test_decide_by_flags_prints_the_recommendation_and_the_yaml():
 
 
 def test_decide_asks_the_questions_it_was_not_given():
-    # answered in order: format_style no (asked after the flagged ones are skipped), the rest from the input
-    answers = 'no\nmaybe\nyes\n'   # domain_knowledge no; format_style: 'maybe' is asked again, then yes; input ends
+    # asked in order, the flagged prompt_solves skipped: domain_knowledge no; retrievable 'maybe' is asked again, no;
+    # format_style yes; then the input ends and latency_cost and general_qa are unknown
+    answers = 'no\nmaybe\nno\nyes\n'
     r = subprocess.run([str(BIN/'finetune-nb'), 'decide', '--prompt-solves', 'no'], input=answers, cwd=ROOT,
                        capture_output=True, text=True, timeout=120, env=os.environ)
     assert r.returncode == 0, r.stderr
