@@ -16,7 +16,8 @@ __all__ = ['METRICS', 'MAX_NAME', 'FIELDS', 'RunConfig', 'config_problems', 'Con
 # %% ../nbs/00_config.ipynb #6cd73613
 def _f(default, help:str, choices=None):
     "A dataclass field with a `help` line and, optionally, the allowed `choices`"
-    kw = dict(default_factory=lambda: type(default)(default)) if isinstance(default, (list, dict)) else dict(default=default)
+    copy = isinstance(default, (list, dict))
+    kw = dict(default_factory=lambda: type(default)(default)) if copy else dict(default=default)
     return field(**kw, metadata=dict(help=help, choices=choices))
 
 def _on_off(f, v):
@@ -93,7 +94,7 @@ class RunConfig:
                             "says when the run contradicts them")
     price_input_per_m: float = _f(0.10, "price per 1M prompt tokens (default: a hosted small model's, late 2025)")
     price_output_per_m: float = _f(0.40, "price per 1M generated tokens (default: a hosted small model's, late 2025)")
-    price_gpu_hour: float = _f(2.50, "price per GPU-hour for training (default: an on-demand H100-class hour, late 2025)")
+    price_gpu_hour: float = _f(2.50, "price per GPU-hour for training (default: an on-demand H100-class hour, 2025)")
     latency_samples: int = _f(8, "held-out prompts answered one at a time per system to measure latency (0: off)")
     forgetting_samples: int = _f(100, "bundled off-task instructions used to measure forgetting (0: off)")
     forgetting_max_new_tokens: int = _f(48, "generation limit of the base model's reference answers to them")

@@ -270,7 +270,8 @@ def _forgetting_reference(cfg, base, tok, prec):
     if not cfg.forgetting_samples:
         return None
     from .forgetting import forgetting_reference
-    return forgetting_reference(base, tok, cfg.forgetting_samples, cfg.forgetting_max_new_tokens, cfg.gen_batch_size, prec)
+    n, max_new = cfg.forgetting_samples, cfg.forgetting_max_new_tokens
+    return forgetting_reference(base, tok, n, max_new, cfg.gen_batch_size, prec)
 
 def _forgetting_result(cfg, ref, ft, tok, task, train_refs, prec):
     if ref is None:
@@ -318,8 +319,8 @@ def evaluate_run(cfg, tok, run_dir, progress=print)->dict:
     def run(name, m, convs):
         t0 = time.time(); progress(f'generating: {name}'); torch.manual_seed(cfg.seed)
         answers[name] = generate(m, tok, convs, cfg.max_new_tokens, cfg.gen_batch_size, precision=prec, **sampling); times[name] = time.time() - t0
-        speed[name] = system_speed(m, tok, convs, answers[name], times[name], cfg.latency_samples, cfg.max_new_tokens, prec,
-                                   **sampling)
+        speed[name] = system_speed(m, tok, convs, answers[name], times[name], cfg.latency_samples, cfg.max_new_tokens,
+                                   prec, **sampling)
     answers, losses, times, speed = {}, {}, {}, {}
     base = load_model(cfg.model, cfg.quantize)
     run('base_zero_shot', base, [baseline_conv(p, sys_prompt) for p in prompts])
@@ -418,9 +419,9 @@ def report_extras(ev:dict, run_dir)->list:
         out += ['\n### Cost and speed\n'] + ([f"**{line}**\n"] if line else [])
         out.append(cost_table(ev['speed'], ev['cost'], lambda n: _label(n, k)))
         p = ev['cost']['prices']
-        out.append(f"\nPrices: {p['price_input_per_m']} per 1M prompt tokens, {p['price_output_per_m']} per 1M generated "
-                   f"tokens, {p['price_gpu_hour']} per GPU-hour (config fields price_*). Latency: requests answered one "
-                   "at a time; throughput: the batched pass; both measured in this run, on this machine.")
+        out.append(f"\nPrices: {p['price_input_per_m']} per 1M prompt tokens, {p['price_output_per_m']} per 1M "
+                   f"generated tokens, {p['price_gpu_hour']} per GPU-hour (config fields price_*). Latency: requests "
+                   "answered one at a time; throughput: the batched pass; both measured in this run, on this machine.")
     if ev.get('forgetting'):
         out += ['\n### Forgetting (information, not a gate)\n', ev['forgetting']['summary']]
     out += ['', report_section(checklist(run_dir))]
