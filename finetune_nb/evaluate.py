@@ -338,7 +338,7 @@ def evaluate_run(cfg, tok, run_dir, progress=print)->dict:
     if task['labels']:
         answers |= prior_answers(train_refs, task['labels'], len(refs), cfg.seed)
     scores = {k: score(a, refs, task['metrics'], task['labels']) for k, a in answers.items()}
-    summary = {k: summarize(s) | dict(gen_s=round(times[k], 2)) for k, s in scores.items()}
+    summary = {k: summarize(s) | (dict(gen_s=round(times[k], 2)) if k in times else {}) for k, s in scores.items()}
     for k in summary:
         l = losses['finetuned'] if k == 'finetuned' else losses['base'] if k.startswith('base') else None
         if l is not None: summary[k] |= dict(loss=round(l, 4), perplexity=round(float(np.exp(min(l, 50))), 3))
