@@ -139,7 +139,7 @@ def _device_problems(c)->list:
 
 def _decision_problems(c)->list:
     "The `decision` answers and the cost and forgetting fields' ranges"
-    from .decide import decision_problems
+    from finetune_nb.decide import decision_problems
     prices = ('price_input_per_m', 'price_output_per_m', 'price_gpu_hour', 'latency_samples', 'forgetting_samples')
     out = [f"{k}: must be >= 0" for k in prices if getattr(c, k) < 0]
     if c.forgetting_max_new_tokens <= 0:

@@ -269,14 +269,14 @@ def _forgetting_reference(cfg, base, tok, prec):
     "The base model's answers to the bundled off-task instructions (None when `forgetting_samples` is 0)"
     if not cfg.forgetting_samples:
         return None
-    from .forgetting import forgetting_reference
+    from finetune_nb.forgetting import forgetting_reference
     n, max_new = cfg.forgetting_samples, cfg.forgetting_max_new_tokens
     return forgetting_reference(base, tok, n, max_new, cfg.gen_batch_size, prec)
 
 def _forgetting_result(cfg, ref, ft, tok, task, train_refs, prec):
     if ref is None:
         return None
-    from .forgetting import forgetting_result, task_format
+    from finetune_nb.forgetting import forgetting_result, task_format
     return forgetting_result(ref, ft, tok, task_format(task, train_refs), cfg.gen_batch_size, prec)
 
 def _train_hours(run_dir)->tuple:
@@ -291,8 +291,8 @@ def _train_hours(run_dir)->tuple:
 
 def _cost_and_more(cfg, run_dir, speed, labelled, forgetting)->dict:
     "The evaluation's speed and cost figures, imbalance, forgetting and the decision's verdict on this run"
-    from .cost import cost_summary
-    from .decide import decision_conflict
+    from finetune_nb.cost import cost_summary
+    from finetune_nb.decide import decision_conflict
     prices = dict(price_input_per_m=cfg.price_input_per_m, price_output_per_m=cfg.price_output_per_m,
                   price_gpu_hour=cfg.price_gpu_hour)
     hours, source = _train_hours(run_dir)
@@ -305,8 +305,8 @@ def _cost_and_more(cfg, run_dir, speed, labelled, forgetting)->dict:
 # %% ../nbs/04_evaluate.ipynb #53fc8c44
 def evaluate_run(cfg, tok, run_dir, progress=print)->dict:
     "Base zero-shot, base few-shot, fine-tuned (and earlier runs) on the run's eval split: summaries, comparisons, verdict"
-    from .cost import system_speed
-    from .priors import prior_answers, labelled_evaluation, prior_gate
+    from finetune_nb.cost import system_speed
+    from finetune_nb.priors import prior_answers, labelled_evaluation, prior_gate
     run_dir = Path(run_dir); prec = resolve_precision(cfg.eval_precision)
     ev = read_jsonl(run_dir/'data'/'eval.jsonl'); tr = read_jsonl(run_dir/'data'/'train.jsonl')
     if cfg.eval_samples and len(ev) > cfg.eval_samples: ev = random.Random(cfg.seed).sample(ev, cfg.eval_samples)  # eval.jsonl is in file order
@@ -402,9 +402,9 @@ LABELS |= dict(prior_majority='prior: most frequent label', prior_shares='prior:
 
 def report_extras(ev:dict, run_dir)->list:
     "report.md's sections on the decision, class balance, cost and speed, forgetting, and the playbook checklist"
-    from .cost import cost_table, saving_line
-    from .priors import recall_table
-    from .checklist import checklist, report_section
+    from finetune_nb.cost import cost_table, saving_line
+    from finetune_nb.priors import recall_table
+    from finetune_nb.checklist import checklist, report_section
     k = ev['few_shot']
     out = [f"\n> **Decision:** {ev['decision_conflict']}\n"] if ev.get('decision_conflict') else []
     imb = ev.get('imbalance')
