@@ -29,6 +29,7 @@ setuptools.setup(
     keywords=cfg['keywords'].split(), python_requires='>=' + cfg['min_python'],
     packages=setuptools.find_packages(include=[cfg['lib_name'], cfg['lib_name'] + '.*']),
     include_package_data=True, install_requires=requirements,
+    package_data={cfg['lib_name']: ['*.jsonl']},
     extras_require={'dev': dev_requirements},
     entry_points={'console_scripts': console_scripts, 'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
     cmdclass={'build_py': BuildWithPipelines},

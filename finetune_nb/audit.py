@@ -579,6 +579,8 @@ def _dedup(rows, src):
     return keep, rej
 
 # %% ../nbs/02a_audit.ipynb #da4c48ff
+from .decide import check_knowledge
+
 def prepare_data(cfg, tok, run_dir=None)->QualityReport:
     "The data stage: load, quarantine, split and audit; writes the split, rejects and report into `run_dir` (if given)"
     timings = {}
@@ -632,6 +634,7 @@ def prepare_data(cfg, tok, run_dir=None)->QualityReport:
     check_diversity(rep, tr)
     check_balance(rep, tr, cfg.labels)
     check_format(rep, tr)
+    check_knowledge(rep, tr)   # a warning only: data that looks like knowledge injection
     klens = [n for i, n in enumerate(lens) if i in ok]
     ktr = [n for i, n in enumerate(trained) if i in ok]
     check_tokens(rep, klens, ktr, cfg.max_len, len(too_long))

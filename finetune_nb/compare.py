@@ -55,7 +55,7 @@ def compare_runs(run_dirs:list, seed:int=0)->dict:
         for rd, s in zip(run_dirs[1:], samples[1:]):
             paired[rd.name] = {k: paired_bootstrap([r[f'finetuned_{k}'] for r in s],
                                                    [r[f'finetuned_{k}'] for r in samples[0]], seed=seed)
-                               for k in metrics}
+                               for k in metrics if f'finetuned_{k}' in s[0]}   # macro_f1 has no per-example value
     note = (f"paired on the same {ms[0].get('eval', {}).get('n')} held-out examples" if same else
             "the runs were evaluated on different held-out examples: their metrics are shown side by side, not paired")
     return dict(runs=runs, metrics=metrics, config_diff=config_diff(run_dirs), same_heldout=same, paired=paired,

@@ -18,7 +18,8 @@ __all__ = ['MAX_NAME', 'FIELDS', 'RunConfig', 'config_problems', 'ConfigError', 
 # %% ../nbs/00_config.ipynb #6cd73613
 def _f(default, help:str, choices=None, bounds:str|None=None):
     "A dataclass field with a `help` line and, optionally, the allowed `choices` or the `bounds` of its value"
-    kw = dict(default_factory=lambda: list(default)) if isinstance(default, list) else dict(default=default)
+    copy = isinstance(default, (list, dict))
+    kw = dict(default_factory=lambda: type(default)(default)) if copy else dict(default=default)
     return field(**kw, metadata=dict(help=help, choices=choices, bounds=bounds))
 
 def _on_off(f, v):
@@ -125,6 +126,20 @@ class RunConfig:
                              "token-for-token as plain transformers + peft", ('auto', 'fp32', 'bf16', 'fp16'))
     few_shot: int = _f(5, "examples from the training split shown to the few-shot baseline", bounds='>= 0')
     task_prompt: str = _f('', "the careful system prompt the base model gets: the task and the exact answer format")
+    # decision, cost and forgetting (see 12_decide, 04b_cost, 04c_forgetting)
+    decision: dict = _f({}, "the playbook's decision answers (question: yes/no, see `finetune-nb decide`); the report "
+                            "says when the run contradicts them")
+    price_input_per_m: float = _f(0.10, "price per 1M prompt tokens (default: a hosted small model's, late 2025)",
+                                  bounds='>= 0')
+    price_output_per_m: float = _f(0.40, "price per 1M generated tokens (default: a hosted small model's, late 2025)",
+                                   bounds='>= 0')
+    price_gpu_hour: float = _f(2.50, "price per GPU-hour for training (default: an on-demand H100-class hour, 2025)",
+                               bounds='>= 0')
+    latency_samples: int = _f(8, "held-out prompts answered one at a time per system to measure latency (0: off)",
+                              bounds='>= 0')
+    forgetting_samples: int = _f(100, "bundled off-task instructions used to measure forgetting (0: off)", bounds='>= 0')
+    forgetting_max_new_tokens: int = _f(48, "generation limit of the base model's reference answers to them",
+                                        bounds='> 0')
     # tracking
     tracking: str = _f('mlflow', "log the run to MLflow (sqlite:///<runs root>/mlflow.db, or $MLFLOW_TRACKING_URI) or "
                        "not", ('mlflow', 'none'))
@@ -135,7 +150,7 @@ class RunConfig:
         validate(self)
 
 # %% ../nbs/00_config.ipynb #501993a5
-_TYPES = {'str': str, 'int': int, 'float': float, 'list': list, 'bool': bool}
+_TYPES = {'str': str, 'int': int, 'float': float, 'list': list, 'bool': bool, 'dict': dict}
 
 def _type_problem(name, tname, v):
     t = _TYPES[tname]
@@ -168,6 +183,11 @@ def _device_problems(c)->list:
         out.append("eval_precision: fp16 needs a CUDA GPU and this machine has none; use auto, bf16 or fp32")
     return out
 
+def _decision_problems(c)->list:
+    "The `decision` answers (see 12_decide)"
+    from finetune_nb.decide import decision_problems
+    return decision_problems(c.decision)
+
 def config_problems(cfg:RunConfig)->list:
     "Every type, range and combination problem of `cfg`, as readable lines"
     ps = [p for f in fields(cfg) if (p := _type_problem(f.name, f.type, getattr(cfg, f.name)))]
@@ -194,6 +214,7 @@ def config_problems(cfg:RunConfig)->list:
     ps += [f"compare_runs: {p} has no adapter/ or model/ folder" for p in c.compare_runs
            if not (Path(p)/'adapter').is_dir() and not (Path(p)/'model').is_dir()]
     ps += _device_problems(c)
+    ps += _decision_problems(c)
     if c.method == 'full' and c.quantize != 'none': ps.append("quantize: quantized base weights need method='lora' (QLoRA); full fine-tuning trains unquantized weights")
     return ps
 

@@ -12,9 +12,9 @@ from scipy.stats import binomtest
 # %% auto #0
 __all__ = ['DEFAULT_TASK_PROMPT', 'LABELS', 'classification_report', 'paired_bootstrap', 'mcnemar', 'generate', 'split_example',
            'baseline_conv', 'score', 'summarize', 'compare', 'verdict', 'task_metrics', 'default_task_prompt',
-           'evaluate_run', 'results_table', 'write_report', 'plot_comparison', 'plot_confusion', 'normalize',
-           'exact_match', 'contains', 'token_f1', 'rouge_l', 'parse_label', 'detect_labels', 'accuracy', 'no_label',
-           'parse_json', 'looks_like_json', 'json_valid', 'json_field_f1', 'Metric', 'METRICS']
+           'evaluate_run', 'results_table', 'report_extras', 'write_report', 'plot_comparison', 'plot_confusion',
+           'normalize', 'exact_match', 'contains', 'token_f1', 'rouge_l', 'parse_label', 'detect_labels', 'accuracy',
+           'no_label', 'parse_json', 'looks_like_json', 'json_valid', 'json_field_f1', 'Metric', 'METRICS']
 
 # %% ../nbs/04_evaluate.ipynb #5036f5e0
 from .answers import (normalize, exact_match, contains, token_f1, rouge_l, parse_label,
@@ -202,9 +202,49 @@ def _by_category(cats, scores, metric):
         out[c] = dict(n=len(idx), **{k: round(float(np.mean([s[metric][i] for i in idx])), 4) for k, s in scores.items()})
     return out
 
+# %% ../nbs/04_evaluate.ipynb #4c9d7451
+def _forgetting_reference(cfg, base, tok, prec):
+    "The base model's answers to the bundled off-task instructions (None when `forgetting_samples` is 0)"
+    if not cfg.forgetting_samples:
+        return None
+    from finetune_nb.forgetting import forgetting_reference
+    n, max_new = cfg.forgetting_samples, cfg.forgetting_max_new_tokens
+    return forgetting_reference(base, tok, n, max_new, cfg.gen_batch_size, prec)
+
+def _forgetting_result(cfg, ref, ft, tok, task, train_refs, prec):
+    if ref is None:
+        return None
+    from finetune_nb.forgetting import forgetting_result, task_format
+    return forgetting_result(ref, ft, tok, task_format(task, train_refs), cfg.gen_batch_size, prec)
+
+def _train_hours(run_dir)->tuple:
+    "The run's training time in hours, and where it comes from: the measured wall time, else the estimate"
+    p = Path(run_dir)/'metrics.json'
+    tr = (json.loads(p.read_text()).get('train') or {}) if p.exists() else {}
+    if tr.get('wall_s'):
+        return tr['wall_s']/3600, 'measured'
+    if tr.get('estimate_time_s'):
+        return tr['estimate_time_s']/3600, 'estimated'
+    return None, ''
+
+def _cost_and_more(cfg, run_dir, speed, labelled, forgetting)->dict:
+    "The evaluation's speed and cost figures, imbalance, forgetting and the decision's verdict on this run"
+    from finetune_nb.cost import cost_summary
+    from finetune_nb.decide import decision_conflict
+    prices = dict(price_input_per_m=cfg.price_input_per_m, price_output_per_m=cfg.price_output_per_m,
+                  price_gpu_hour=cfg.price_gpu_hour)
+    hours, source = _train_hours(run_dir)
+    out = dict(speed=speed, cost=cost_summary(speed, prices, hours, source), forgetting=forgetting,
+               decision_conflict=decision_conflict(cfg.decision))
+    if labelled:
+        out['imbalance'] = labelled['imbalance']
+    return out
+
 # %% ../nbs/04_evaluate.ipynb #53fc8c44
 def evaluate_run(cfg, tok, run_dir, progress=print)->dict:
     "Base zero-shot, base few-shot, fine-tuned (and earlier runs) on the run's eval split: summaries, comparisons, verdict"
+    from finetune_nb.cost import system_speed
+    from finetune_nb.priors import prior_answers, labelled_evaluation, prior_gate
     run_dir = Path(run_dir); prec = resolve_precision(cfg.eval_precision)
     ev = read_jsonl(run_dir/'data'/'eval.jsonl'); tr = read_jsonl(run_dir/'data'/'train.jsonl')
     if cfg.eval_samples and len(ev) > cfg.eval_samples: ev = random.Random(cfg.seed).sample(ev, cfg.eval_samples)  # eval.jsonl is in file order
@@ -217,25 +257,39 @@ def evaluate_run(cfg, tok, run_dir, progress=print)->dict:
     def run(name, m, convs):
         t0 = time.time(); progress(f'generating: {name}'); torch.manual_seed(cfg.seed)
         answers[name] = generate(m, tok, convs, cfg.max_new_tokens, cfg.gen_batch_size, precision=prec, **sampling); times[name] = time.time() - t0
-    answers, losses, times = {}, {}, {}
+        speed[name] = system_speed(m, tok, convs, answers[name], times[name], cfg.latency_samples, cfg.max_new_tokens,
+                                   prec, **sampling)
+    answers, losses, times, speed = {}, {}, {}, {}
     base = load_model(cfg.model, cfg.quantize)
     run('base_zero_shot', base, [baseline_conv(p, sys_prompt) for p in prompts])
     if cfg.few_shot: run('base_few_shot', base, [baseline_conv(p, sys_prompt, shots) for p in prompts])
     losses['base'] = heldout_loss(base, eval_exs, tok.pad_token_id, precision=prec)
+    forget_ref = _forgetting_reference(cfg, base, tok, prec)   # before the adapter is loaded into `base`
     for rd in cfg.compare_runs:
         run(f'run:{Path(rd).name}', _load_trained(cfg, rd), list(prompts))
     ft = _load_trained(cfg, run_dir, base)
     losses['finetuned'] = heldout_loss(ft, eval_exs, tok.pad_token_id, precision=prec)
     if hasattr(ft, 'merge_and_unload') and cfg.quantize == 'none': ft = ft.merge_and_unload()  # same function, no LoRA overhead per token
     run('finetuned', ft, list(prompts))
+    train_refs = [split_example(r['messages'])[1] for r in tr]
+    forgetting = _forgetting_result(cfg, forget_ref, ft, tok, task, train_refs, prec)
+    if task['labels']:
+        answers |= prior_answers(train_refs, task['labels'], len(refs), cfg.seed)
     scores = {k: score(a, refs, task['metrics'], task['labels']) for k, a in answers.items()}
-    summary = {k: summarize(s) | dict(gen_s=round(times[k], 2)) for k, s in scores.items()}
+    summary = {k: summarize(s) | (dict(gen_s=round(times[k], 2)) if k in times else {}) for k, s in scores.items()}
     for k in summary:
         l = losses['finetuned'] if k == 'finetuned' else losses['base'] if k.startswith('base') else None
         if l is not None: summary[k] |= dict(loss=round(l, 4), perplexity=round(float(np.exp(min(l, 50))), 3))
     comps = compare(scores, task['metrics'], seed=cfg.seed)
-    out = dict(n=len(ev), few_shot=cfg.few_shot, precision=prec, task=task['kind'], metrics=task['metrics'], primary=task['primary'],
-               system_prompt=sys_prompt, summary=summary, comparisons=comps, verdict=verdict(summary, comps, task['primary'], cfg.few_shot))
+    lab = labelled_evaluation(answers, refs, task['labels'], summary, comps, cfg.seed) if task['labels'] else {}
+    primary = lab.get('primary', task['primary'])
+    metrics = (['macro_f1'] if task['labels'] else []) + task['metrics']
+    v = verdict(summary, comps, primary, cfg.few_shot)
+    if task['labels']:
+        v = prior_gate(v, comps, primary)
+    out = dict(n=len(ev), few_shot=cfg.few_shot, precision=prec, task=task['kind'], metrics=metrics, primary=primary,
+               example_metric=task['primary'], system_prompt=sys_prompt, summary=summary, comparisons=comps, verdict=v)
+    out |= _cost_and_more(cfg, run_dir, speed, lab, forgetting)
     if task['labels']:
         out['labels'] = task['labels']
         out['classification'] = {k: classification_report([parse_label(x['text'], task['labels']) for x in a],
@@ -281,18 +335,49 @@ def _confusion_md(rep:dict, title:str)->list:
             '| | ' + ' | '.join(labs) + ' |', '|---|' + '---|'*len(labs)] + \
            [f"| {l} | " + ' | '.join(map(str, row)) + ' |' for l, row in zip(labs, rep['confusion'])]
 
+# %% ../nbs/04_evaluate.ipynb #3388bb7d
+LABELS |= dict(prior_majority='prior: most frequent label', prior_shares='prior: labels at training shares')
+
+def report_extras(ev:dict, run_dir)->list:
+    "report.md's sections on the decision, class balance, cost and speed, forgetting, and the playbook checklist"
+    from finetune_nb.cost import cost_table, saving_line
+    from finetune_nb.priors import recall_table
+    from finetune_nb.checklist import checklist, report_section
+    k = ev['few_shot']
+    out = [f"\n> **Decision:** {ev['decision_conflict']}\n"] if ev.get('decision_conflict') else []
+    imb = ev.get('imbalance')
+    if imb:
+        rule = 'imbalanced: macro-F1 is primary' if imb['imbalanced'] else 'balanced enough: accuracy is primary'
+        out.append(f"\nHeld-out labels: most frequent {imb['top']!r} is {100*imb['top_share']:.0f} % (threshold "
+                   f"{100*imb['threshold']:.0f} %, 1.5× uniform), {rule}. Worth it also requires beating the prior "
+                   f"baselines beyond their CI.\n")
+        out += ['\n### Recall per class\n', recall_table(ev['classification'], lambda n: _label(n, k))]
+    if ev.get('speed'):
+        line = saving_line(ev['speed'], ev['cost'], _label(ev['cost'].get('baseline', ''), k))
+        out += ['\n### Cost and speed\n'] + ([f"**{line}**\n"] if line else [])
+        out.append(cost_table(ev['speed'], ev['cost'], lambda n: _label(n, k)))
+        p = ev['cost']['prices']
+        out.append(f"\nPrices: {p['price_input_per_m']} per 1M prompt tokens, {p['price_output_per_m']} per 1M "
+                   f"generated tokens, {p['price_gpu_hour']} per GPU-hour (config fields price_*). Latency: requests "
+                   "answered one at a time; throughput: the batched pass; both measured in this run, on this machine.")
+    if ev.get('forgetting'):
+        out += ['\n### Forgetting (information, not a gate)\n', ev['forgetting']['summary']]
+    out += ['', report_section(checklist(run_dir))]
+    return out
+
 # %% ../nbs/04_evaluate.ipynb #dcf42ae6
 def write_report(ev:dict, run_dir, seed:int=0)->Path:
     "`report.md` in `run_dir`: verdict, table, categories, confusion matrices, side-by-side examples"
-    run_dir = Path(run_dir); m, k = ev['primary'], ev['few_shot']
+    run_dir = Path(run_dir); m, k = ev.get('example_metric', ev['primary']), ev['few_shot']
     samples = read_jsonl(run_dir/'eval_samples.jsonl'); best = ev['verdict']['best_baseline']; keys = list(ev['summary'])
     gain = lambda s: METRICS[m].better(s[f'finetuned_{m}']) - METRICS[m].better(s[f'{best}_{m}'])
     wins = sorted([s for s in samples if gain(s) > 0], key=lambda s: -gain(s))
     regs = sorted([s for s in samples if gain(s) < 0], key=gain)
     lines = [f"# Evaluation report\n\n**{ev['verdict']['sentence']}**\n",
-             f"Task: {ev['task']}; primary metric: {m}; n = {ev['n']} held-out examples; few-shot examples come from the training "
+             f"Task: {ev['task']}; primary metric: {ev['primary']}; n = {ev['n']} held-out examples; few-shot examples come from the training "
              f"split; generation precision {ev['precision']}.\n\nThe base model's system prompt: *{_one_line(ev['system_prompt'], 600)}*\n",
              results_table(ev)]
+    lines += report_extras(ev, run_dir)
     if ev.get('by_category'):
         lines += [f"\n### {m} by category\n", '| category | n | ' + ' | '.join(_label(x, k) for x in keys) + ' |', '|---|---|' + '---|'*len(keys)]
         lines += [f"| {c} | {v['n']} | " + ' | '.join(METRICS[m].show(v[x]) for x in keys) + ' |' for c, v in ev['by_category'].items()]

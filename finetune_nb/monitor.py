@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 from .config import ConfigError, load_config
 from .data import read_records, detect_format, to_messages, read_jsonl, Reject
-from .evaluate import parse_label, detect_labels, parse_json, looks_like_json, split_example, METRIC_FNS
+from .evaluate import parse_label, detect_labels, parse_json, looks_like_json, split_example
+from .answers import METRICS
 
 # %% auto #0
 __all__ = ['SCHEMA', 'BUSY_TIMEOUT_S', 'REFUSAL', 'TOKEN_BINS', 'THRESHOLDS', 'MIN_FEEDBACK', 'PANELS', 'LIMIT_OF',
@@ -463,7 +464,10 @@ def _metric_fn(base:Baseline):
     if primary == 'accuracy':
         labels = base.format.get('labels', [])
         return lambda a, r: float(parse_label(a, labels) == parse_label(r, labels))
-    return METRIC_FNS.get(primary, METRIC_FNS['exact_match'])
+    metric = METRICS.get(primary)
+    if metric is None or metric.needs:                      # corpus-level or label metrics: exact match per request
+        metric = METRICS['exact_match']
+    return lambda a, r: metric(a, r)
 
 # %% ../nbs/11_monitor.ipynb #4f5c5469
 def window_stats(log:dict, base:Baseline, ids:list, spans:list)->list:

@@ -46,6 +46,8 @@ def _lineage(run_dir:Path, m:dict)->dict:
                 primary_value=value, config=yaml.safe_dump(cfg, sort_keys=False))
     return {k: str(v)[:5000] for k, v in tags.items() if v is not None}
 
+from .checklist import record_registration
+
 def register(run_dir, name:str, alias:str|None=None, force:bool=False)->dict:
     "Register `run_dir`'s adapter (or full model) as a new version of `name`; returns name, version, alias, source"
     run_dir = Path(run_dir)
@@ -66,6 +68,7 @@ def register(run_dir, name:str, alias:str|None=None, force:bool=False)->dict:
     version = client.create_model_version(name, source, run_id=run_id, tags=_lineage(run_dir, m))
     if alias:
         client.set_registered_model_alias(name, alias, version.version)
+    record_registration(run_dir, name, int(version.version), alias)   # the checklist's item 8
     return dict(name=name, version=int(version.version), alias=alias, source=source, run_id=run_id)
 
 # %% ../nbs/09_registry.ipynb #344eba84

@@ -397,6 +397,9 @@ def _parser(argv=()):
             importlib.import_module(module).add_commands(sub)
         else:
             sub.add_parser(name, help=hlp)
+    from finetune_nb import decide, checklist   # light modules: no torch
+    decide.add_command(sub)
+    checklist.add_command(sub)
     p = sub.add_parser('data-report', help="audit a data file against the playbook's checklist, without training")
     p.add_argument('data', help='data file, save_to_disk folder, hf:<name> or builtin:<name>')
     p.add_argument('-c', '--config', help='preset YAML for the model, max_len, split and format (default: the defaults)')
@@ -509,6 +512,7 @@ def main(argv=None):
     args = _parser(argv).parse_args(argv)
     commands = dict(run=_run, config=_run, resume=_resume, runs=_runs, sweep=_sweep, compare=_compare,
                     register=_register, models=_models, export=_export, chat=_export, **{'data-report': data_report},
+                    decide=lambda a: a.func(a), checklist=lambda a: a.func(a),
                     **{name: _lazy for name in _LAZY})
     try:
         return commands[args.cmd](args)

@@ -17,7 +17,7 @@ def only_run(runs_dir):
 def files(d): return sorted(str(p.relative_to(d)) for p in d.rglob('*') if p.is_file())
 
 def test_tiny_run_end_to_end(runs_dir):
-    r = cli('run', 'configs/tiny.yaml')
+    r = cli('run', 'configs/tiny.yaml', '-p', 'decision={domain_knowledge: yes, retrievable: yes}')
     assert r.returncode == 0, r.stderr[-3000:]
     rd = only_run(runs_dir)
     assert rd.name.endswith('_tiny')
@@ -42,6 +42,20 @@ def test_tiny_run_end_to_end(runs_dir):
         cells = nbformat.read(rd/f'{nb}.ipynb', as_version=4).cells
         assert any(c.get('outputs') for c in cells if c.cell_type == 'code'), nb
     assert 'status: success' in r.stdout and 'finetuned' in r.stdout
+    # cost, speed, forgetting, the decision and the checklist
+    ev = m['eval']
+    for s in ev['speed'].values():
+        assert s['n'] == 8 and s['prompt_tokens'] > 0 and s['latency_n'] == 2 and s['throughput_rps'] > 0
+    assert ev['speed']['base_few_shot']['prompt_tokens'] > ev['speed']['finetuned']['prompt_tokens']
+    assert ev['cost']['baseline'] == 'base_few_shot' and ev['cost']['train_source'] == 'measured'
+    assert ev['forgetting']['n'] == 8 and ev['forgetting']['format'] == 'vocabulary'
+    assert ev['decision_conflict'].startswith('This run fine-tunes, but its recorded decision recommends RAG')
+    assert cfg['decision'] == {'domain_knowledge': True, 'retrievable': True}
+    assert [i['state'] for i in m['checklist']][:1] == ['warn'] and len(m['checklist']) == 9
+    report = (rd/'report.md').read_text()
+    for text in ('> **Decision:** This run fine-tunes', '**Fine-tuned zero-shot uses', '### Forgetting',
+                 '### Playbook checklist', '| 1 | Decision recorded'):
+        assert text in report, text
 
 def test_failing_run_records_failure(runs_dir, tmp_path):
     data = tmp_path/'chat.jsonl'
@@ -113,14 +127,18 @@ def test_labelled_task_with_categories(runs_dir, tmp_path):
     r = cli('run', 'configs/tiny.yaml', '-p', f'data_path={data}', '-p', 'max_examples=0', '-p', 'eval_samples=12', '-p', 'name=labelled')
     assert r.returncode == 0, r.stderr[-3000:]
     rd = only_run(runs_dir); m = json.loads((rd/'metrics.json').read_text())['eval']
-    assert m['task'] == 'labelled' and m['primary'] == 'accuracy' and m['labels'] == ['negative', 'neutral', 'positive']
-    assert m['metrics'][:3] == ['accuracy', 'exact_match', 'no_label']
+    assert m['task'] == 'labelled' and m['labels'] == ['negative', 'neutral', 'positive']
+    assert m['primary'] == ('macro_f1' if m['imbalance']['imbalanced'] else 'accuracy')
+    assert m['metrics'][:4] == ['macro_f1', 'accuracy', 'exact_match', 'no_label']
+    assert {'prior_majority', 'prior_shares'} <= set(m['summary']) and 'macro_f1' in m['comparisons']['prior_majority']
+    assert 'priors_beaten' in m['verdict'] and m['verdict']['best_baseline'].startswith('base_')
     assert 'Answer with exactly one of: negative, neutral, positive.' in m['system_prompt']
     for rep in m['classification'].values():
         assert len(rep['confusion']) == 3 and sum(map(sum, rep['confusion'])) == 12 and set(rep['per_class']) == set(m['labels'])
     assert set(m['by_category']) == {'books', 'films'} and sum(v['n'] for v in m['by_category'].values()) == 12
     rep = (rd/'report.md').read_text()
-    assert 'Confusion matrices' in rep and 'accuracy by category' in rep and (rd/'plots'/'confusion.png').exists()
+    assert 'Confusion matrices' in rep and 'accuracy by category' in rep and '### Recall per class' in rep
+    assert 'prior: most frequent label' in rep and (rd/'plots'/'confusion.png').exists()
     # a second run compares itself with the first one's adapter, on its own held-out set
     r = cli('run', 'configs/tiny.yaml', '-p', f'data_path={data}', '-p', 'max_examples=0', '-p', 'eval_samples=12', '-p', 'name=again',
             '-p', f'compare_runs=[{rd}]', '-p', 'do_sample=true', '-p', 'temperature=0.7')

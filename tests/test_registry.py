@@ -71,3 +71,26 @@ def test_compare_pairs_runs_on_the_same_heldout_examples(two_runs):
     assert (out/'compare.ipynb').exists() and (out/'plots'/'losses.png').exists()
     r = cli('compare', a, runs_dir/'nope', env={'FINETUNE_NB_RUNS': str(runs_dir)})
     assert r.returncode == 2 and 'is not a run folder' in r.stderr
+
+
+def test_checklist_reads_the_runs_and_follows_registration(two_runs):
+    "Two configs on the same data count as tuning; registering updates metrics.json's checklist and report.md"
+    runs_dir, a, b = two_runs
+    env = {'FINETUNE_NB_RUNS': str(runs_dir)}
+    r = cli('checklist', b, '--json', '--reviewed', '--by', 'ann', env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    items = {i['key']: i for i in json.loads(r.stdout)}
+    assert len(items) == 9 and items['tuning']['state'] == 'pass' and a.name in items['tuning']['evidence']
+    assert items['data']['state'] == 'fail' and 'reviewed by ann' in items['data']['evidence']   # 48 examples < 500
+    assert items['registry']['state'] == 'warn' and items['method']['state'] == 'pass'
+    assert items['benchmark']['state'] == 'warn'   # prefer prompting
+    r = cli('register', b, '--name', 'tinyb', '--force', env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    m = json.loads((b/'metrics.json').read_text())
+    assert m['registered'][-1]['name'] == 'tinyb' and m['checklist'][7]['state'] == 'pass'
+    report = (b/'report.md').read_text()
+    assert report.count('<!-- checklist -->') == 1 and 'registered as tinyb version 1' in report
+    r = cli('checklist', b, env=env)
+    assert r.returncode == 0 and '| 8 | Versioned and registered | ✅ pass |' in r.stdout
+    r = cli('checklist', runs_dir/'nope', env=env)
+    assert r.returncode == 2 and 'is not a run folder' in r.stderr
