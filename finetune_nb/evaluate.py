@@ -321,7 +321,7 @@ def md_code(s, n:int=160)->str:
     if not s:
         return '*(empty)*'
     fence = '`' * (1 + max((len(run) for run in re.findall('`+', s)), default=0))
-    pad = ' ' if s[0] in '` ' or s[-1] in '` ' else ''
+    pad = ' ' if s.strip(' ') and (s[0] in '` ' or s[-1] in '` ') else ''
     return f"{fence}{pad}{s}{pad}{fence}"
 
 def md_cell(s)->str:
