@@ -56,8 +56,7 @@ def _run_notebook(browser, base, name, edit=None, timeout=900):
     page = browser.new_page(viewport=dict(width=1400, height=1000))
     page.goto(f'{base}lab/tree/{name}')
     page.wait_for_selector('.jp-NotebookPanel .jp-Notebook .jp-CodeCell', timeout=120_000)
-    page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"], #jp-main-statusbar >> text=Idle',
-                           timeout=120_000)
+    page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=120_000)
     if edit:
         cell = page.locator('.jp-CodeCell', has_text='config_file: str').first
         editor = cell.locator('.cm-content')
