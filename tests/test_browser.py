@@ -43,18 +43,19 @@ def _wait_done(page, timeout):
     "Until every code cell shows an execution count, or an error output appears"
     deadline = time.time() + timeout
     while time.time() < deadline:
-        prompts = page.locator('.jp-CodeCell .jp-InputArea-prompt').all_inner_texts()
+        prompts = page.locator('.jp-CodeCell .jp-InputArea-prompt').all_text_contents()
         if prompts and all(re.search(r'\[\d+\]', p) for p in prompts):
             return prompts
         if page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]').count():
             return prompts
         time.sleep(1)
+    page.screenshot(path=str(ARTIFACTS/'lab_timeout.png'))
     raise AssertionError(f'the notebook did not finish in {timeout} s: prompts {prompts}')
 
 
-def _run_notebook(browser, base, name, edit=None, timeout=900):
+def _run_notebook(browser, base, name, edit=None, timeout=600):
     page = browser.new_page(viewport=dict(width=1400, height=1000))
-    page.goto(f'{base}lab/tree/{name}')
+    page.goto(f'{base}lab/workspaces/{name.split(".")[0]}/tree/{name}?reset')   # its own workspace: no other tab
     page.wait_for_selector('.jp-NotebookPanel .jp-Notebook .jp-CodeCell', timeout=120_000)
     page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=120_000)
     if edit:
@@ -64,8 +65,12 @@ def _run_notebook(browser, base, name, edit=None, timeout=900):
         page.keyboard.press('Control+a')
         page.keyboard.insert_text(edit(editor.inner_text()))
         page.keyboard.press('Escape')
-    page.click('.lm-MenuBar-item:has-text("Run")')
-    page.click('.lm-Menu-item[data-command="notebook:run-all-cells"]')
+    page.locator('.jp-NotebookPanel .jp-Cell').first.click()
+    page.keyboard.press('Escape')
+    page.keyboard.press('Control+Shift+c')   # the command palette: "Run All Cells"
+    page.fill('.lm-CommandPalette-input', 'Run All Cells')
+    page.wait_for_selector('.lm-CommandPalette-item.lm-mod-active[data-command="notebook:run-all-cells"]')
+    page.keyboard.press('Enter')
     prompts = _wait_done(page, timeout)
     time.sleep(1)
     return page, prompts
@@ -74,7 +79,7 @@ def _run_notebook(browser, base, name, edit=None, timeout=900):
 def _errors(page):
     out = []
     for mime in ERROR_MIME:
-        out += page.locator(f'.jp-OutputArea-output[data-mime-type="{mime}"]').all_inner_texts()
+        out += page.locator(f'.jp-OutputArea-output[data-mime-type="{mime}"]').all_text_contents()
     return out
 
 
@@ -135,10 +140,10 @@ def test_verdict_table_renders(executed):
     page, _ = pages['evaluate']
     table = page.locator('.jp-RenderedMarkdown table', has_text='held-out loss').first
     assert table.count(), 'no verdict table in pipeline_evaluate'
-    head = table.locator('th').all_inner_texts()
+    head = table.locator('th').all_text_contents()
     assert head[0] == 'system' and any('95 % CI' in h for h in head), head
     assert table.locator('tbody tr').count() >= 3
-    verdict = page.locator('.jp-RenderedMarkdown strong').first.inner_text()
+    verdict = page.locator('.jp-RenderedMarkdown strong').first.text_content()
     assert 'fine-tun' in verdict.lower() or 'prompt' in verdict.lower(), verdict
     table.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS/'lab_pipeline_evaluate_verdict.png'))
