@@ -1,7 +1,7 @@
 """Predicted vs measured peak memory and throughput of training runs on SmolLM2-135M-Instruct, side by side in one run.
 
 Each row trains 3 steps in a fresh process on synthetic chat examples of a given length and batch size, and reads the
-process's peak RSS (peak allocated memory on CUDA); `finetune_nb.train.estimate` predicts the same from the model config
+process's peak RSS (peak allocated memory on CUDA); `finetune_nb.estimate.estimate` predicts the same from the model config
 and the examples' token counts before training. The activation constants in `estimate` were fitted on the rows 8 x 235 (LoRA),
 8 x 88 and 16 x 88 (LoRA: eager attention's scores), 8 x 88 (full) and 16 x 88 (checkpointing); the other rows are out of
 sample. The packed row (`pack`: rows of up to that many tokens, `batch` of them a step) checks that `estimate` follows `train`'s
@@ -19,7 +19,8 @@ PROBE = textwrap.dedent("""
     from finetune_nb.config import RunConfig
     from finetune_nb.models import load_tokenizer
     from finetune_nb.data import tokenize_chat
-    from finetune_nb.train import build_model, train, estimate, process_rss_mb
+    from finetune_nb.train import build_model, train
+    from finetune_nb.estimate import estimate, process_rss_mb
     bs, L, method, gc, pl = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4] == '1', int(sys.argv[5])
     tok = load_tokenizer('smollm2-135m-instruct'); base = process_rss_mb()
     w = 'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu'.split()
@@ -29,8 +30,8 @@ PROBE = textwrap.dedent("""
                     packing='on' if pl else 'off', pack_len=pl, log_every=1)
     est = estimate(cfg, [len(e['input_ids']) for e in exs], [sum(l != -100 for l in e['labels']) for e in exs], base_mb=base)
     s = train(cfg, build_model(cfg), tok, exs, [], '/tmp/finetune_nb_estimate_check', progress=False)
-    print('RESULT ' + json.dumps(dict(tokens=max(len(e['input_ids']) for e in exs), est=est['memory_mb']['peak'], peak=s['peak_memory_mb'],
-                                       est_tok_s=est['tokens_per_s'], tok_s=s['tokens_per_s'])))
+    print('RESULT ' + json.dumps(dict(tokens=max(len(e['input_ids']) for e in exs), est=est.memory_mb.peak, peak=s['peak_memory_mb'],
+                                       est_tok_s=est.tokens_per_s, tok_s=s['tokens_per_s'])))
 """)
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0]); ap.add_argument('--quick', action='store_true')
 args = ap.parse_args()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepared check for a CUDA machine (the device tool's H200 when a task is lent one): LoRA in bf16 vs QLoRA nf4 on a
 # randomly initialized ~1.2B Llama config (no weights can be downloaded there either), batch 8 x 256 tokens, 20 steps each.
-# Prints tokens/s, peak allocated memory and the error of finetune_nb.train.estimate for each, then one RESULT line.
+# Prints tokens/s, peak allocated memory and the error of finetune_nb.estimate.estimate for each, then one RESULT line.
 # Usage (repo root, package installed): bash bench/gpu_check.sh      ~3 minutes on an H200 after installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +12,8 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from finetune_nb.config import RunConfig
 from finetune_nb.models import load_tokenizer
 from finetune_nb.data import tokenize_chat
-from finetune_nb.train import build_model, train, estimate
+from finetune_nb.train import build_model, train
+from finetune_nb.estimate import estimate
 assert torch.cuda.is_available(), "gpu_check.sh needs a CUDA GPU"
 tok = load_tokenizer('tiny-random-llama')           # the real SmolLM2 tokenizer and chat template
 d = Path(tempfile.mkdtemp())/'llama-1b-random'
@@ -29,7 +30,7 @@ for q in ('none', 'nf4'):
     rc = RunConfig(model=str(d), quantize=q, max_steps=20, batch_size=8, packing='off', log_every=5)
     est = estimate(rc, [len(e['input_ids']) for e in exs], [sum(l != -100 for l in e['labels']) for e in exs], base_mb=0)
     s = train(rc, build_model(rc), tok, exs, [], Path(tempfile.mkdtemp()), progress=False)
-    out[q] = dict(tok_s=s['tokens_per_s'], peak_mb=s['peak_memory_mb'], est_mb=est['memory_mb']['peak'], est_err=est['memory_mb']['peak']/s['peak_memory_mb'] - 1)
+    out[q] = dict(tok_s=s['tokens_per_s'], peak_mb=s['peak_memory_mb'], est_mb=est.memory_mb.peak, est_err=est.memory_mb.peak/s['peak_memory_mb'] - 1)
     print(q, json.dumps(out[q]), flush=True)
 print(f"RESULT lora_bf16_tok_s={out['none']['tok_s']:.0f} qlora_nf4_tok_s={out['nf4']['tok_s']:.0f} "
       f"lora_peak_gb={out['none']['peak_mb']/1024:.2f} qlora_peak_gb={out['nf4']['peak_mb']/1024:.2f} "

@@ -27,7 +27,8 @@ COMMON = textwrap.dedent("""
     from finetune_nb.config import RunConfig
     from finetune_nb.models import load_tokenizer, load_model, resolve_precision
     from finetune_nb.data import resolve_data, read_jsonl, tokenize_chat
-    from finetune_nb.train import build_model, lora_config, heldout_loss, peak_memory_mb
+    from finetune_nb.train import build_model, lora_config, heldout_loss
+    from finetune_nb.estimate import peak_memory_mb
     steps, bs = int(sys.argv[1]), 8
     tok = load_tokenizer('smollm2-135m-instruct')
     rows = read_jsonl(resolve_data('builtin:cmudict-arpabet')); random.Random(0).shuffle(rows)
@@ -47,7 +48,7 @@ OURS = COMMON + textwrap.dedent("""
 """)
 PLAIN = COMMON + textwrap.dedent("""
     from peft import get_peft_model
-    from finetune_nb.train import collate
+    from finetune_nb.batches import collate
     torch.manual_seed(0); m = get_peft_model(load_model(cfg.model), lora_config(cfg)); m.train()
     opt = torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=cfg.lr)
     t = time.time()
@@ -74,7 +75,9 @@ BIG = textwrap.dedent("""
     from finetune_nb.config import RunConfig
     from finetune_nb.models import load_tokenizer, load_model
     from finetune_nb.data import resolve_data, read_jsonl, tokenize_chat
-    from finetune_nb.train import build_model, lora_config, pack, collate_packed, peak_memory_mb, train
+    from finetune_nb.train import build_model, lora_config, train
+    from finetune_nb.batches import pack, collate_packed
+    from finetune_nb.estimate import peak_memory_mb
     mode, steps, bs = sys.argv[2], 4, 8
     tok = load_tokenizer('smollm2-135m-instruct')
     rows = read_jsonl(resolve_data('builtin:cmudict-arpabet')); random.Random(1).shuffle(rows)
@@ -109,11 +112,11 @@ CEILING = textwrap.dedent("""
     while time.time() - t0 < 2: layer(); k += 1
     print('RESULT', sum(4*M*w.numel() for w in ws)*k/(time.time() - t0)/1e12)
 """)
-MATMUL = "from finetune_nb.train import matmul_tflops; import torch; print('RESULT', [matmul_tflops(torch.bfloat16, n, 1.0) for n in (512, 1024, 2048)])"
+MATMUL = "from finetune_nb.estimate import matmul_tflops; import torch; print('RESULT', [matmul_tflops(torch.bfloat16, n, 1.0) for n in (512, 1024, 2048)])"
 FLOPS = textwrap.dedent("""
     from transformers import AutoConfig
     from finetune_nb.models import resolve_model
-    from finetune_nb.train import _linear_params
+    from finetune_nb.estimate import linear_params as _linear_params
     c = AutoConfig.from_pretrained(resolve_model('smollm2-135m-instruct')); lin, other = _linear_params(c)
     print('RESULT', 4*lin + 6*c.hidden_size*c.vocab_size*0.22)   # LoRA: forward 2P + input-gradients 2P; head on the ~22 % labelled tokens
 """)

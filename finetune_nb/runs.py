@@ -6,6 +6,7 @@
 from __future__ import annotations
 import argparse, json, os, platform, signal, subprocess, sys, time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import version, PackageNotFoundError
 from pathlib import Path
@@ -16,13 +17,30 @@ from .lifecycle import (RunLock, RunBusy, Interrupted, LOCKED_ENV, RUNNER_ENV, _
 from .track import live_sync, sync
 
 # %% auto #0
-__all__ = ['PIPELINE', 'PACKAGE', 'PACKAGES', 'HEAVY', 'project_root', 'runs_root', 'utc_stamp', 'write_json', 'read_json',
-           'update_metrics', 'environment', 'RunFolderError', 'start_run', 'find_file', 'notebook_params', 'latest_run',
-           'open_run', 'stage', 'nbs_dir', 'run_pipeline', 'summary_table', 'list_runs', 'runs_table', 'data_report',
-           'main']
+__all__ = ['STAGES', 'PIPELINE', 'PACKAGE', 'PACKAGES', 'HEAVY', 'Stage', 'project_root', 'runs_root', 'utc_stamp', 'write_json',
+           'read_json', 'update_metrics', 'environment', 'RunFolderError', 'start_run', 'find_file', 'notebook_params',
+           'latest_run', 'open_run', 'stage_finished', 'nbs_dir', 'run_pipeline', 'summary_table', 'list_runs',
+           'runs_table', 'data_report', 'main']
 
 # %% ../nbs/05_runs.ipynb #bcda01f3
-PIPELINE = ('pipeline_prepare', 'pipeline_train', 'pipeline_evaluate')
+@dataclass(frozen=True)
+class Stage:
+    "A pipeline stage: its notebook, the metrics.json section it writes, and the outputs that mark it done"
+    name: str
+    notebook: str
+    section: str
+    outputs: tuple = ()   # any of these in the run folder, with `section` in metrics.json: done (empty: always run)
+
+    def done(self, run_dir, metrics: dict) -> bool:
+        "Whether a resumed run can skip this stage"
+        saved = any((Path(run_dir) / out).exists() for out in self.outputs)
+        return bool(self.outputs) and self.section in metrics and saved
+
+
+STAGES = (Stage('prepare', 'pipeline_prepare', 'data', ('data/train.jsonl',)),
+          Stage('train', 'pipeline_train', 'train', ('adapter', 'model')),
+          Stage('evaluate', 'pipeline_evaluate', 'eval'))
+PIPELINE = tuple(stage.notebook for stage in STAGES)
 PACKAGE = Path(finetune_nb.__file__).resolve().parent   # where the shipped pipelines/ and presets/ are
 
 def project_root(start=None)->Path|None:
@@ -168,13 +186,12 @@ def open_run(params:dict, create:bool=False)->tuple[RunConfig, Path]:
     cfg = load_config(find_file(cf) if cf else None, params)
     return cfg, start_run(cfg, rd or None, base=project_root() or Path.cwd())
 
-# %% ../nbs/05_runs.ipynb #a0c9fd18
-@contextmanager
-def stage(run_dir, name:str):
-    "Record the wall time of the `with` block as `timings.<name>_s` in metrics.json"
-    t0 = time.time()
-    try: yield
-    finally: update_metrics(run_dir, timings={f'{name}_s': round(time.time() - t0, 2)})
+# %% ../nbs/05_runs.ipynb #48f19679
+def stage_finished(run_dir, name: str):
+    "The end of stage `name`: a run outside `run_pipeline` succeeds when its last stage finishes"
+    if os.environ.get(RUNNER_ENV) or name != STAGES[-1].name:
+        return
+    update_metrics(run_dir, status='success', finished=utc_stamp())
 
 # %% ../nbs/05_runs.ipynb #4d851263
 def nbs_dir()->Path:
@@ -242,13 +259,11 @@ def _error_record(e:BaseException, rd:Path)->dict:
                     evalue=f"{e.signame} received; continue with: finetune-nb resume {rd}")
     return getattr(e, 'record', None) or dict(stage=getattr(e, 'stage', 'setup'), ename=type(e).__name__, evalue=str(e))
 
-def _stages_left(rd:Path)->list:
-    "The stages a resumed run still needs: prepare unless the gate passed, train unless the model was saved"
-    m = read_json(rd/'metrics.json')
-    prepared = 'data' in m and (rd/'data'/'train.jsonl').exists()
-    trained = prepared and 'train' in m and ((rd/'adapter').is_dir() or (rd/'model').is_dir())
-    done = {'pipeline_prepare': prepared, 'pipeline_train': trained}
-    return [nb for nb in PIPELINE if not done.get(nb)]
+def _stages_left(rd: Path) -> list:
+    "The notebooks a resumed run still needs: from the first stage that isn't done"
+    metrics = read_json(rd / 'metrics.json')
+    first = next((i for i, stage in enumerate(STAGES) if not stage.done(rd, metrics)), len(STAGES))
+    return [stage.notebook for stage in STAGES[first:]]
 
 def run_pipeline(cfg:RunConfig,            # the run's config
                  run_dir=None,             # the folder to create (default runs/<UTC time>_<name>) or to continue

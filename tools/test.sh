@@ -15,6 +15,8 @@ if git rev-parse --git-dir >/dev/null 2>&1; then
   echo "== nbdev_clean: notebooks must be clean"
   nbdev_clean
   git diff --exit-code --stat -- nbs || { echo "notebooks are not clean: run nbdev_clean and commit"; exit 1; }
+  echo "== ruff: lines of at most 120 characters, one statement a line (ruff.toml)"
+  ruff check finetune_nb
   echo "== README.md must be generated from nbs/index.ipynb"
   python tools/readme.py --check
 fi
