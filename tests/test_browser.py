@@ -65,12 +65,10 @@ def _run_notebook(browser, base, name, edit=None, timeout=600):
         page.keyboard.press('Control+a')
         page.keyboard.insert_text(edit(editor.inner_text()))
         page.keyboard.press('Escape')
-    page.locator('.jp-NotebookPanel .jp-Cell').first.click()
-    page.keyboard.press('Escape')
-    page.keyboard.press('Control+Shift+c')   # the command palette: "Run All Cells"
-    page.fill('.lm-CommandPalette-input', 'Run All Cells')
-    page.wait_for_selector('.lm-CommandPalette-item.lm-mod-active[data-command="notebook:run-all-cells"]')
-    page.keyboard.press('Enter')
+    page.locator('.jp-NotebookPanel .jp-Cell .jp-InputPrompt').first.click()
+    page.keyboard.press('Escape')            # command mode
+    page.keyboard.press('Control+a')         # select every cell
+    page.keyboard.press('Shift+Enter')       # and run them: run all
     prompts = _wait_done(page, timeout)
     time.sleep(1)
     return page, prompts
