@@ -68,7 +68,7 @@ def _run_notebook(browser, base, name, edit=None, timeout=600):
     page.locator('.jp-NotebookPanel .jp-Cell .jp-InputPrompt').first.click()
     page.keyboard.press('Escape')            # command mode
     page.keyboard.press('Control+a')         # select every cell
-    page.keyboard.press('Shift+Enter')       # and run them: run all
+    page.keyboard.press('Control+Enter')     # and run them, adding no cell: run all
     prompts = _wait_done(page, timeout)
     time.sleep(1)
     return page, prompts
