@@ -104,7 +104,8 @@ def test_no_error_output(executed):
         assert all(re.search(r'\[\d+\]', p) for p in prompts), (s, prompts)
         errors = [e for e in _errors(page) if re.search(r'Traceback|Error\b|Exception', e)]
         assert not errors, (s, errors[:3])
-    assert 'tiny' in next((work/'runs').iterdir()).name, 'the parameters cell was not switched to the tiny config'
+    cfgs = list((work/'runs').glob('*/config.yaml'))
+    assert len(cfgs) == 1 and 'model: tiny-random-llama' in cfgs[0].read_text(), 'the parameters cell was not switched'
 
 
 def test_no_warnings_in_the_pipeline_notebooks(executed):
