@@ -65,10 +65,20 @@ def _run_notebook(browser, base, name, edit=None, timeout=600):
         page.keyboard.press('Control+a')
         page.keyboard.insert_text(edit(editor.inner_text()))
         page.keyboard.press('Escape')
-    page.locator('.jp-NotebookPanel .jp-Cell .jp-InputPrompt').first.click()
-    page.keyboard.press('Escape')            # command mode
-    page.keyboard.press('Control+a')         # select every cell
-    page.keyboard.press('Control+Enter')     # and run them, adding no cell: run all
+    for attempt in range(3):   # a keystroke that lands before the notebook has focus is lost: look, and retry
+        page.locator('.jp-NotebookPanel .jp-Cell .jp-InputPrompt').first.click()
+        page.keyboard.press('Escape')            # command mode
+        page.keyboard.press('Control+a')         # select every cell
+        page.keyboard.press('Control+Enter')     # and run them, adding no cell: run all
+        started = time.time()
+        while time.time() - started < 20:
+            texts = page.locator('.jp-CodeCell .jp-InputArea-prompt').all_text_contents()
+            if any(re.search(r'\[(\*|\d+)\]', t) for t in texts):
+                break
+            time.sleep(0.5)
+        else:
+            continue
+        break
     prompts = _wait_done(page, timeout)
     time.sleep(1)
     return page, prompts
