@@ -685,7 +685,7 @@ def _length_panel(ax, tokens:dict):
 def plot_report(rep:QualityReport, # the data audit
                 path=None,         # also save the figure here
                ):
-    "Length histogram (axis from the data, `max_len` marked), balance bars and duplicate clusters; empty panels left out"
+    "Length histogram (axis from the data, `max_len` marked), balance, duplicate clusters; no empty panels"
     import matplotlib.pyplot as plt
     s = rep.sections
     b = s.get('balance', {})
