@@ -665,31 +665,47 @@ def prepare_data(cfg, tok, run_dir=None)->QualityReport:
     return rep
 
 # %% ../nbs/02a_audit.ipynb #1a2bca9a
-def plot_report(rep:QualityReport, path=None):
-    "Length histogram (with max_len), balance bars and duplicate cluster sizes"
+def _length_panel(ax, tokens:dict):
+    "Histogram of tokens per example over the data's own range; `max_len` drawn, or named at the edge if far off"
+    h, max_len = tokens['histogram'], tokens['max_len']
+    counts, edges = np.asarray(h['counts']), np.asarray(h['edges'], dtype=float)
+    used = np.nonzero(counts)[0]
+    lo, hi = (edges[used[0]], edges[used[-1] + 1]) if len(used) else (edges[0], edges[-1])
+    ax.stairs(counts, edges, fill=True)
+    pad = 0.05 * (hi - lo or 1)
+    if max_len <= hi + 4 * pad:
+        ax.axvline(max_len, color='red', ls='--', label=f"max_len {max_len}")
+        hi = max(hi, max_len)
+        ax.legend(fontsize=8)
+    else:
+        ax.annotate(f"max_len {max_len} →", xy=(1, 0.92), xycoords='axes fraction', ha='right', color='red', fontsize=8)
+    ax.set_xlim(max(0, lo - pad), hi + pad)
+    ax.set_xlabel('tokens under the chat template')
+    ax.set_ylabel('examples')
+    ax.set_title('tokens per example')
+
+def plot_report(rep:QualityReport, # the data audit
+                path=None,         # also save the figure here
+               ):
+    "Length histogram (axis from the data, `max_len` marked), balance, duplicate clusters; no empty panels"
     import matplotlib.pyplot as plt
     s = rep.sections
-    fig, axs = plt.subplots(1, 3, figsize=(13, 3.2))
-    h = s['tokens']['histogram']
-    axs[0].stairs(h['counts'], h['edges'], fill=True)
-    axs[0].axvline(s['tokens']['max_len'], color='red', ls='--', label=f"max_len {s['tokens']['max_len']}")
-    axs[0].set_title('tokens per example')
-    axs[0].legend(fontsize=8)
     b = s.get('balance', {})
-    if b.get('counts'):
-        ks = list(b['counts'])[:15]
-        axs[1].barh(ks[::-1], [b['counts'][k] for k in ks][::-1])
-        axs[1].set_title(f"balance: {b['field']}")
-    else:
-        axs[1].text(.5, .5, 'no category or label', ha='center')
-        axs[1].set_axis_off()
     cs = s['duplicates']['cluster_sizes']
-    if cs:
-        axs[2].bar(range(len(cs)), cs)
-        axs[2].set_title(f"near-duplicate clusters ({s['duplicates']['near_clusters']})")
-    else:
-        axs[2].text(.5, .5, 'no near duplicates', ha='center')
-        axs[2].set_axis_off()
+    panels = ['lengths'] + (['balance'] if b.get('counts') else []) + (['clusters'] if cs else [])
+    fig, axs = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.2), squeeze=False)
+    axs = dict(zip(panels, axs[0]))
+    _length_panel(axs['lengths'], s['tokens'])
+    if 'balance' in axs:
+        ks = list(b['counts'])[:15]
+        axs['balance'].barh(ks[::-1], [b['counts'][k] for k in ks][::-1])
+        axs['balance'].set_xlabel('examples')
+        axs['balance'].set_title(f"balance: {b['field']}")
+    if 'clusters' in axs:
+        axs['clusters'].bar(range(len(cs)), cs)
+        axs['clusters'].set_xlabel('cluster')
+        axs['clusters'].set_ylabel('rows')
+        axs['clusters'].set_title(f"near-duplicate clusters ({s['duplicates']['near_clusters']})")
     fig.tight_layout()
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)

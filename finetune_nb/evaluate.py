@@ -12,9 +12,10 @@ from scipy.stats import binomtest
 # %% auto #0
 __all__ = ['DEFAULT_TASK_PROMPT', 'LABELS', 'classification_report', 'paired_bootstrap', 'mcnemar', 'generate', 'split_example',
            'baseline_conv', 'score', 'summarize', 'compare', 'verdict', 'task_metrics', 'default_task_prompt',
-           'evaluate_run', 'results_table', 'report_extras', 'write_report', 'plot_comparison', 'plot_confusion',
-           'normalize', 'exact_match', 'contains', 'token_f1', 'rouge_l', 'parse_label', 'detect_labels', 'accuracy',
-           'no_label', 'parse_json', 'looks_like_json', 'json_valid', 'json_field_f1', 'Metric', 'METRICS']
+           'evaluate_run', 'md_code', 'md_cell', 'results_table', 'report_extras', 'write_report', 'plot_comparison',
+           'plot_confusion', 'normalize', 'exact_match', 'contains', 'token_f1', 'rouge_l', 'parse_label',
+           'detect_labels', 'accuracy', 'no_label', 'parse_json', 'looks_like_json', 'json_valid', 'json_field_f1',
+           'Metric', 'METRICS']
 
 # %% ../nbs/04_evaluate.ipynb #5036f5e0
 from .answers import (normalize, exact_match, contains, token_f1, rouge_l, parse_label,
@@ -302,6 +303,24 @@ def evaluate_run(cfg, tok, run_dir, progress=print)->dict:
                                     **{f'{k}_{m}': scores[k][m][i] for k in scores for m in task['metrics']})) + '\n')
     return out
 
+# %% ../nbs/04_evaluate.ipynb #936c2437
+import html
+
+def md_code(s, n:int=160)->str:
+    "`s` on one line as an inline markdown code span that no text can break (backticks, `|`, `*`, HTML, newlines)"
+    s = str(s).replace('\r\n', '\n').replace('\r', '\n').replace('\n', ' ⏎ ')
+    if len(s) > n:
+        s = s[:n] + ' …'
+    if not s:
+        return '*(empty)*'
+    fence = '`' * (1 + max((len(run) for run in re.findall('`+', s)), default=0))
+    pad = ' ' if s.strip(' ') and (s[0] in '` ' or s[-1] in '` ') else ''
+    return f"{fence}{pad}{s}{pad}{fence}"
+
+def md_cell(s)->str:
+    "`s` as the text of one markdown table cell: `|` escaped, HTML shown as text, on one line"
+    return html.escape(str(s), quote=False).replace('|', '\\|').replace('\n', ' ')
+
 # %% ../nbs/04_evaluate.ipynb #33890d90
 def _label(name, k): return LABELS.get(name, name).format(k=k)
 
@@ -318,22 +337,18 @@ def results_table(ev:dict)->str:
         rows.append(f"| {_label(name, k)} | " + ' | '.join(METRICS[m].show(s[m]) for m in ms) + f" | {loss} | {100*s['stopped']:.0f} % | {d} |")
     return head + '\n' + '\n'.join(rows)
 
-def _one_line(s:str, n:int=160)->str:
-    s = str(s).replace('`', "'").replace('\n', ' ⏎ ')
-    return s if len(s) <= n else s[:n] + ' …'
-
 def _examples(samples, keys, title, k, n=5):
     out = [f"\n### {title}\n"]
     for s in samples[:n]:
-        out.append(f"- **prompt**: `{_one_line(s['prompt'][-1]['content'])}`  \n  **reference**: `{_one_line(s['reference'])}`  \n" +
-                   '  \n'.join(f"  **{_label(x, k)}**: `{_one_line(s[x])}`" for x in keys))
+        out.append(f"- **prompt**: {md_code(s['prompt'][-1]['content'])}  \n  **reference**: {md_code(s['reference'])}  \n" +
+                   '  \n'.join(f"  **{_label(x, k)}**: {md_code(s[x])}" for x in keys))
     return out
 
 def _confusion_md(rep:dict, title:str)->list:
     labs = rep['labels']
     return [f"\n**{title}** (rows: reference, columns: answer; macro F1 {100*rep['macro_f1']:.1f})\n",
-            '| | ' + ' | '.join(labs) + ' |', '|---|' + '---|'*len(labs)] + \
-           [f"| {l} | " + ' | '.join(map(str, row)) + ' |' for l, row in zip(labs, rep['confusion'])]
+            '| | ' + ' | '.join(map(md_cell, labs)) + ' |', '|---|' + '---|'*len(labs)] + \
+           [f"| {md_cell(l)} | " + ' | '.join(map(str, row)) + ' |' for l, row in zip(labs, rep['confusion'])]
 
 # %% ../nbs/04_evaluate.ipynb #3388bb7d
 LABELS |= dict(prior_majority='prior: most frequent label', prior_shares='prior: labels at training shares')
@@ -375,12 +390,12 @@ def write_report(ev:dict, run_dir, seed:int=0)->Path:
     regs = sorted([s for s in samples if gain(s) < 0], key=gain)
     lines = [f"# Evaluation report\n\n**{ev['verdict']['sentence']}**\n",
              f"Task: {ev['task']}; primary metric: {ev['primary']}; n = {ev['n']} held-out examples; few-shot examples come from the training "
-             f"split; generation precision {ev['precision']}.\n\nThe base model's system prompt: *{_one_line(ev['system_prompt'], 600)}*\n",
+             f"split; generation precision {ev['precision']}.\n\nThe base model's system prompt: {md_code(ev['system_prompt'], 600)}\n",
              results_table(ev)]
     lines += report_extras(ev, run_dir)
     if ev.get('by_category'):
         lines += [f"\n### {m} by category\n", '| category | n | ' + ' | '.join(_label(x, k) for x in keys) + ' |', '|---|---|' + '---|'*len(keys)]
-        lines += [f"| {c} | {v['n']} | " + ' | '.join(METRICS[m].show(v[x]) for x in keys) + ' |' for c, v in ev['by_category'].items()]
+        lines += [f"| {md_cell(c)} | {v['n']} | " + ' | '.join(METRICS[m].show(v[x]) for x in keys) + ' |' for c, v in ev['by_category'].items()]
     if ev.get('classification'):
         lines.append('\n### Confusion matrices')
         for x in ('finetuned', best): lines += _confusion_md(ev['classification'][x], _label(x, k))

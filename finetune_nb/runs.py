@@ -220,6 +220,7 @@ def _kernel_name()->str:
 def _execute(rd:Path, stages:list, log_output:bool)->dict|None:
     "Execute `stages` into `rd` with papermill; returns the error record of a failed notebook (then raises)"
     import papermill as pm
+    from finetune_nb.notebook import quiet_kernel_manager
     src = nbs_dir()
     kernel = _kernel_name()
     for nb in stages:
@@ -228,7 +229,8 @@ def _execute(rd:Path, stages:list, log_output:bool)->dict|None:
         print(f"[{name}] executing {nb}.ipynb → {rd/nb}.ipynb", flush=True)
         try:
             pm.execute_notebook(src/f'{nb}.ipynb', rd/f'{nb}.ipynb', parameters=dict(run_dir=str(rd)), kernel_name=kernel,
-                                cwd=os.getcwd(), progress_bar=False, log_output=log_output)
+                                cwd=os.getcwd(), progress_bar=False, log_output=log_output,
+                                kernel_manager_class=quiet_kernel_manager())
         except pm.PapermillExecutionError as e:
             e.record = dict(stage=name, notebook=str(rd/f'{nb}.ipynb'), ename=e.ename, evalue=e.evalue)
             raise
@@ -283,7 +285,8 @@ def run_pipeline(cfg:RunConfig,            # the run's config
         status, err = 'failed', None
         stages = _stages_left(rd) if existing else list(PIPELINE)
         try:
-            with live_sync(rd):   # MLflow sees the run as it trains, from this process
+            from finetune_nb.notebook import terminal_progress
+            with live_sync(rd), terminal_progress(rd):   # MLflow and the terminal follow the run folder
                 _execute(rd, stages, log_output)
             status = 'success'
         except BaseException as e:

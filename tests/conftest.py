@@ -25,3 +25,39 @@ def wait_for(predicate, timeout=400, what='it'):
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+CHROMIUM_INSTALL = 'apt-get install -y chromium'
+ARTIFACTS = ROOT/'test-artifacts'
+
+
+def chromium_path():
+    "The system chromium that playwright drives; no browser is a failure that names the install command, never a skip"
+    import shutil
+    for name in ('chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'):
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.fail(f"no chromium found for the browser tests: install it with `{CHROMIUM_INSTALL}` "
+                "(tools/setup.sh does when apt is available)")
+
+
+@pytest.fixture(scope='module')
+def browser():
+    "One headless chromium for a test module (playwright, the system browser through executable_path)"
+    exe = chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("playwright is not installed: run `bash tools/setup.sh` (it is a dev requirement)")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=exe, args=['--no-sandbox', '--disable-dev-shm-usage'])
+        yield b
+        b.close()
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]

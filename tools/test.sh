@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up, then every check CI runs: notebooks and package in sync (nbdev_export), notebooks clean (nbdev_clean),
-# README generated from nbs/index.ipynb, the notebook tests (nbdev_test) and pytest.
+# README generated from nbs/index.ipynb, nbdev's notebook processing, the notebook tests (nbdev_test) and pytest
+# (with the browser tests: tests/test_browser.py and tests/test_docs_site.py, screenshots in test-artifacts/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
@@ -19,6 +20,8 @@ if git rev-parse --git-dir >/dev/null 2>&1; then
   echo "== README.md must be generated from nbs/index.ipynb"
   python tools/readme.py --check
 fi
+echo "== nbdev_proc_nbs: nbdev can process every notebook (its processing only: no Quarto install, no pip install -e)"
+python -m finetune_nb.docs --proc
 echo "== nbdev_test"
 nbdev_test --n_workers 2 --timing
 echo "== pytest"
