@@ -20,24 +20,29 @@ __all__ = ['STATES', 'ICONS', 'MIN_EXAMPLES', 'ITEMS', 'BEGIN', 'END', 'Item', '
 STATES = ('pass', 'warn', 'fail', 'unknown')
 ICONS = dict(zip(STATES, ('✅', '⚠️', '❌', '❔')))
 
+
 @dataclass
 class Item:
     "One checklist item: its state and the evidence for it"
+
     key: str
     title: str
     state: str
     evidence: str
 
+
 @dataclass
 class RunFacts:
     "What the checklist reads from a run folder"
+
     run_dir: Path
     config: dict
     metrics: dict
-    review: dict|None
-    siblings: list      # (run folder, config, metrics) of other runs on the same data hash
+    review: dict | None
+    siblings: list  # (run folder, config, metrics) of other runs on the same data hash
 
-def _read(p:Path):
+
+def _read(p: Path):
     if not p.exists():
         return None
     try:
@@ -45,10 +50,11 @@ def _read(p:Path):
     except (ValueError, yaml.YAMLError):
         return None
 
-def run_facts(run_dir)->RunFacts:
+# %% ../nbs/13_checklist.ipynb #2da9eae9
+def run_facts(run_dir) -> RunFacts:
     "The artifacts of `run_dir` and of the runs beside it (and in its sweep) on the same data hash"
     rd = Path(run_dir)
-    m = _read(rd/'metrics.json') or {}
+    m = _read(rd / 'metrics.json') or {}
     h = (m.get('data') or {}).get('data_hash')
     sib = []
     if h:
@@ -58,12 +64,13 @@ def run_facts(run_dir)->RunFacts:
                 continue
             om = _read(p) or {}
             if (om.get('data') or {}).get('data_hash') == h:
-                sib.append((other, _read(other/'config.yaml') or {}, om))
-    return RunFacts(rd, _read(rd/'config.yaml') or {}, m, _read(rd/'review.json'), sib)
+                sib.append((other, _read(other / 'config.yaml') or {}, om))
+    return RunFacts(rd, _read(rd / 'config.yaml') or {}, m, _read(rd / 'review.json'), sib)
 
 # %% ../nbs/13_checklist.ipynb #7d618d95
-def item_decision(f:RunFacts)->Item:
+def item_decision(f: RunFacts) -> Item:
     from finetune_nb.decide import decide
+
     t = 'Decision recorded (prompting, RAG or fine-tuning)'
     if not f.config:
         return Item('decision', t, 'unknown', 'no config.yaml')
@@ -75,35 +82,45 @@ def item_decision(f:RunFacts)->Item:
     return Item('decision', t, state, f"recorded: {d.label}. {d.reason}")
 
 # %% ../nbs/13_checklist.ipynb #9fc8c30d
-def _primary(m:dict):
+def _primary(m: dict):
     ev = m.get('eval') or {}
     return ev.get('primary'), (ev.get('summary', {}).get('finetuned') or {}).get(ev.get('primary'))
 
-def _params(m:dict):
+
+def _params(m: dict):
     return (m.get('train') or {}).get('total_params')
 
-def item_base_model(f:RunFacts)->Item:
+
+def item_base_model(f: RunFacts) -> Item:
     t = 'Base model chosen; a smaller one compared on the same data'
     model = f.config.get('model', '?')
     if not (f.metrics.get('data') or {}).get('data_hash') or _params(f.metrics) is None:
         return Item('base_model', t, 'unknown', f"base model {model}; no data hash or parameter count recorded yet")
     mine_params = _params(f.metrics)
-    smaller = [(rd, c, m) for rd, c, m in f.siblings
-               if _params(m) and _params(m) < mine_params and _primary(m)[1] is not None]
+    smaller = [
+        (rd, c, m) for rd, c, m in f.siblings if _params(m) and _params(m) < mine_params and _primary(m)[1] is not None
+    ]
     if not smaller:
-        return Item('base_model', t, 'warn', f"base model {model} ({mine_params:,} parameters); no smaller "
-                                             "model evaluated on the same data hash")
+        return Item(
+            'base_model',
+            t,
+            'warn',
+            f"base model {model} ({mine_params:,} parameters); no smaller model evaluated on the same data hash",
+        )
     metric, mine = _primary(f.metrics)
     rd, c, m = max(smaller, key=lambda s: s[2]['eval']['summary']['finetuned'].get(metric, -1))
     theirs = m['eval']['summary']['finetuned'].get(metric)
-    ev = (f"base model {model}; smaller {c.get('model', '?')} in {rd.name} scored {metric} "
-          f"{100*theirs:.1f} against {100*(mine or 0):.1f}")
+    ev = (
+        f"base model {model}; smaller {c.get('model', '?')} in {rd.name} scored {metric} "
+        f"{100 * theirs:.1f} against {100 * (mine or 0):.1f}"
+    )
     return Item('base_model', t, 'fail' if mine is None or theirs >= mine else 'pass', ev)
 
 # %% ../nbs/13_checklist.ipynb #f8643a9f
 MIN_EXAMPLES = 500
 
-def item_data(f:RunFacts)->Item:
+
+def item_data(f: RunFacts) -> Item:
     t = f'{MIN_EXAMPLES}+ examples, reviewed, diverse'
     d = f.metrics.get('data') or {}
     if 'n_train' not in d:
@@ -111,27 +128,32 @@ def item_data(f:RunFacts)->Item:
     n = d['n_train'] + d.get('n_valid', 0)
     div = [fl['message'] for fl in d.get('flags', []) if fl.get('check') == 'diversity' and fl['severity'] != 'info']
     reviewed = bool(f.review and f.review.get('reviewed'))
-    ev = [f"{n} training examples", 'reviewed' + (f" by {f.review.get('by')}" if f.review.get('by') else '')
-          if reviewed else 'not marked reviewed (finetune-nb checklist RUN --reviewed)',
-          'diversity: ' + ('; '.join(div) if div else (d.get('diversity') or {}).get('summary', 'no warning'))]
+    ev = [
+        f"{n} training examples",
+        'reviewed' + (f" by {f.review.get('by')}" if f.review.get('by') else '')
+        if reviewed
+        else 'not marked reviewed (finetune-nb checklist RUN --reviewed)',
+        'diversity: ' + ('; '.join(div) if div else (d.get('diversity') or {}).get('summary', 'no warning')),
+    ]
     state = 'fail' if n < MIN_EXAMPLES else 'pass' if reviewed and not div else 'warn'
     return Item('data', t, state, '; '.join(ev))
 
 # %% ../nbs/13_checklist.ipynb #b770663b
-def item_eval_set(f:RunFacts)->Item:
+def item_eval_set(f: RunFacts) -> Item:
     t = 'Eval set held out, representative and labelled'
     d = f.metrics.get('data') or {}
     if 'leakage' not in d:
         return Item('eval_set', t, 'unknown', 'no data audit in metrics.json')
     leak = d['leakage'].get('exact', 0) + d['leakage'].get('near', 0)
     split = [fl['message'] for fl in d.get('flags', []) if fl.get('check') == 'split' and fl['severity'] != 'info']
-    ev = f"{d.get('n_eval', '?')} held-out examples with reference answers; {d['leakage'].get('summary', '')}; " + \
-         ((d.get('split') or {}).get('summary') or '')
+    ev = f"{d.get('n_eval', '?')} held-out examples with reference answers; {d['leakage'].get('summary', '')}; " + (
+        (d.get('split') or {}).get('summary') or ''
+    )
     state = 'fail' if leak else 'warn' if split else 'pass'
     return Item('eval_set', t, state, ev + (f"; {split[0]}" if split else ''))
 
 # %% ../nbs/13_checklist.ipynb #654df53e
-def item_method(f:RunFacts)->Item:
+def item_method(f: RunFacts) -> Item:
     t = 'Method: LoRA or QLoRA'
     if not f.config:
         return Item('method', t, 'unknown', 'no config.yaml')
@@ -142,14 +164,15 @@ def item_method(f:RunFacts)->Item:
     return Item('method', t, 'warn', "full fine-tuning: every weight trained; LoRA is the playbook's default")
 
 # %% ../nbs/13_checklist.ipynb #782f965e
-def _human_eval(run_dir)->dict|None:
+def _human_eval(run_dir) -> dict | None:
     try:
         mod = importlib.import_module('finetune_nb.human_eval')
         return mod.human_eval_summary(run_dir)
     except Exception:
         return None
 
-def item_benchmark(f:RunFacts)->Item:
+
+def item_benchmark(f: RunFacts) -> Item:
     t = 'Benchmarked against base + prompt'
     v = (f.metrics.get('eval') or {}).get('verdict')
     if not v:
@@ -161,15 +184,27 @@ def item_benchmark(f:RunFacts)->Item:
     extra = ''
     if he and 'win_rate' in he:
         lo, hi = he.get('ci') or (0, 0)
-        extra = (f"; human evaluation: fine-tuned preferred in {100*he['win_rate']:.0f} % of {he['n']} pairs "
-                 f"(95 % CI {100*lo:.0f} to {100*hi:.0f})")
+        extra = (
+            f"; human evaluation: fine-tuned preferred in {100 * he['win_rate']:.0f} % of {he['n']} pairs "
+            f"(95 % CI {100 * lo:.0f} to {100 * hi:.0f})"
+        )
     return Item('benchmark', t, 'pass' if v.get('worth_it') else 'warn', v['sentence'] + extra)
 
 # %% ../nbs/13_checklist.ipynb #8d806b4f
-_TUNED = ('lr', 'lora_r', 'lora_alpha', 'epochs', 'max_steps', 'batch_size', 'lora_dropout', 'warmup_frac',
-          'weight_decay')
+_TUNED = (
+    'lr',
+    'lora_r',
+    'lora_alpha',
+    'epochs',
+    'max_steps',
+    'batch_size',
+    'lora_dropout',
+    'warmup_frac',
+    'weight_decay',
+)
 
-def item_tuning(f:RunFacts)->Item:
+
+def item_tuning(f: RunFacts) -> Item:
     t = 'Hyperparameters tuned'
     if f.metrics.get('sweep'):
         s = f.metrics['sweep']
@@ -177,15 +212,19 @@ def item_tuning(f:RunFacts)->Item:
     if not (f.metrics.get('data') or {}).get('data_hash'):
         return Item('tuning', t, 'unknown', 'no data hash recorded')
     mine = {k: f.config.get(k) for k in _TUNED}
-    others = [rd.name for rd, c, m in f.siblings if c and (m.get('eval') or {}).get('verdict')
-              and {k: c.get(k) for k in _TUNED} != mine]
+    others = [
+        rd.name
+        for rd, c, m in f.siblings
+        if c and (m.get('eval') or {}).get('verdict') and {k: c.get(k) for k in _TUNED} != mine
+    ]
     if others:
-        return Item('tuning', t, 'pass', f"compared with {len(others)} other configs on the same data: "
-                                         + ', '.join(others[:3]))
+        return Item(
+            'tuning', t, 'pass', f"compared with {len(others)} other configs on the same data: " + ', '.join(others[:3])
+        )
     return Item('tuning', t, 'warn', 'no sweep and no other config evaluated on the same data (finetune-nb sweep)')
 
 # %% ../nbs/13_checklist.ipynb #d2798bc5
-def item_registry(f:RunFacts)->Item:
+def item_registry(f: RunFacts) -> Item:
     t = 'Versioned and registered'
     if not f.metrics:
         return Item('registry', t, 'unknown', 'no metrics.json')
@@ -209,7 +248,8 @@ def _monitoring(run_dir):
         return None
     return mod.monitoring_status(run_dir)
 
-def item_monitoring(f:RunFacts, status=_monitoring)->Item:
+
+def item_monitoring(f: RunFacts, status=_monitoring) -> Item:
     t = 'Monitoring configured'
     try:
         s = status(f.run_dir)
@@ -219,45 +259,63 @@ def item_monitoring(f:RunFacts, status=_monitoring)->Item:
         return Item('monitoring', t, 'unknown', 'finetune_nb.monitor is not installed')
     configured = bool(s.get('configured'))
     n_alerts = s.get('last_alerts') or 0
-    summary = (f"{s.get('n_requests', 0)} requests logged, {s.get('n_feedback', 0)} with feedback; last report "
-               f"{s.get('last_report') or 'none'}" + (f" with {n_alerts} alerts" if n_alerts else ''))
+    summary = (
+        f"{s.get('n_requests', 0)} requests logged, {s.get('n_feedback', 0)} with feedback; last report "
+        f"{s.get('last_report') or 'none'}" + (f" with {n_alerts} alerts" if n_alerts else '')
+    )
     if not configured:
         return Item('monitoring', t, 'fail', f"not configured (finetune-nb monitor log / report): {summary}")
     return Item('monitoring', t, 'warn' if n_alerts else 'pass', summary)
 
 # %% ../nbs/13_checklist.ipynb #3a4eed68
-ITEMS = (item_decision, item_base_model, item_data, item_eval_set, item_method, item_benchmark, item_tuning,
-         item_registry, item_monitoring)
+ITEMS = (
+    item_decision,
+    item_base_model,
+    item_data,
+    item_eval_set,
+    item_method,
+    item_benchmark,
+    item_tuning,
+    item_registry,
+    item_monitoring,
+)
 
-def checklist(run_dir)->list:
+
+def checklist(run_dir) -> list:
     "The nine items for `run_dir`, read from its artifacts"
     f = run_facts(run_dir)
     return [fn(f) for fn in ITEMS]
 
-def checklist_markdown(items:list)->str:
+
+def checklist_markdown(items: list) -> str:
     "The scorecard as a markdown table"
     counts = {s: sum(i.state == s for i in items) for s in STATES}
     head = ', '.join(f"{n} {s}" for s, n in counts.items() if n)
     rows = [f"| {n} | {i.title} | {ICONS[i.state]} {i.state} | {_cell(i.evidence)} |" for n, i in enumerate(items, 1)]
     return '\n'.join([f"**Checklist: {head}**", '', '| # | item | state | evidence |', '|---|---|---|---|'] + rows)
 
-def _cell(s:str)->str: return str(s).replace('|', '\\|').replace('\n', ' ')
+
+def _cell(s: str) -> str:
+    return str(s).replace('|', '\\|').replace('\n', ' ')
 
 # %% ../nbs/13_checklist.ipynb #02be38dd
 BEGIN, END = '<!-- checklist -->', '<!-- /checklist -->'
 
-def report_section(items:list)->str:
+
+def report_section(items: list) -> str:
     "The scorecard between its markers, as report.md holds it"
     return f"{BEGIN}\n\n### Playbook checklist\n\n{checklist_markdown(items)}\n\n{END}"
 
-def refresh_checklist(run_dir)->list:
+
+def refresh_checklist(run_dir) -> list:
     "Recompute the scorecard of `run_dir`; update metrics.json and report.md's section"
     from finetune_nb.runs import update_metrics
+
     rd = Path(run_dir)
     items = checklist(rd)
-    if (rd/'metrics.json').exists():
+    if (rd / 'metrics.json').exists():
         update_metrics(rd, checklist=[asdict(i) for i in items])
-    rep = rd/'report.md'
+    rep = rd / 'report.md'
     if rep.exists():
         text = rep.read_text()
         pat = re.compile(re.escape(BEGIN) + '.*?' + re.escape(END), re.S)
@@ -268,11 +326,13 @@ def refresh_checklist(run_dir)->list:
         os.replace(tmp, rep)
     return items
 
-def record_registration(run_dir, name:str, version:int, alias:str|None=None)->list:
+
+def record_registration(run_dir, name: str, version: int, alias: str | None = None) -> list:
     "Note a registry version in metrics.json (`registered`) and refresh the scorecard"
     from finetune_nb.runs import update_metrics, read_json
+
     rd = Path(run_dir)
-    old = read_json(rd/'metrics.json').get('registered') or []
+    old = read_json(rd / 'metrics.json').get('registered') or []
     when = datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')
     update_metrics(rd, registered=old + [dict(name=name, version=version, alias=alias, at=when)])
     return refresh_checklist(rd)
@@ -287,15 +347,17 @@ def add_command(sub):
     p.add_argument('--json', action='store_true', help='print the items as JSON')
     p.set_defaults(func=checklist_command)
 
-def mark_reviewed(run_dir, by:str=''):
+
+def mark_reviewed(run_dir, by: str = ''):
     "Record that the run's training data was reviewed"
     when = datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')
-    (Path(run_dir)/'review.json').write_text(json.dumps(dict(reviewed=True, by=by or None, at=when)))
+    (Path(run_dir) / 'review.json').write_text(json.dumps(dict(reviewed=True, by=by or None, at=when)))
 
-def checklist_command(args)->int:
+
+def checklist_command(args) -> int:
     "`finetune-nb checklist RUN`"
     rd = Path(args.run_dir)
-    if not (rd/'metrics.json').exists():
+    if not (rd / 'metrics.json').exists():
         raise FileNotFoundError(f"{rd} is not a run folder (no metrics.json)")
     if args.reviewed:
         mark_reviewed(rd, args.by)

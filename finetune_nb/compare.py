@@ -15,9 +15,9 @@ from .answers import show_metric
 __all__ = ['heldout_hash', 'config_diff', 'compare_runs', 'comparison_markdown', 'plot_losses', 'compare_folder']
 
 # %% ../nbs/10_compare.ipynb #7e4982d7
-def heldout_hash(run_dir)->str|None:
+def heldout_hash(run_dir) -> str | None:
     "SHA-256 of the run's evaluated examples (prompts and references), None when it was not evaluated"
-    p = Path(run_dir)/'eval_samples.jsonl'
+    p = Path(run_dir) / 'eval_samples.jsonl'
     if not p.exists():
         return None
     h = hashlib.sha256()
@@ -25,20 +25,21 @@ def heldout_hash(run_dir)->str|None:
         h.update(json.dumps([r['prompt'], r['reference']], sort_keys=True).encode())
     return h.hexdigest()
 
-def config_diff(run_dirs:list)->dict:
+
+def config_diff(run_dirs: list) -> dict:
     "The config fields whose values differ between the runs: field -> [value per run]"
-    cfgs = [yaml.safe_load((Path(rd)/'config.yaml').read_text()) for rd in run_dirs]
+    cfgs = [yaml.safe_load((Path(rd) / 'config.yaml').read_text()) for rd in run_dirs]
     keys = sorted(set().union(*cfgs))
     return {k: [c.get(k) for c in cfgs] for k in keys if len({json.dumps(c.get(k)) for c in cfgs}) > 1}
 
 # %% ../nbs/10_compare.ipynb #03d88eb0
-def compare_runs(run_dirs:list, seed:int=0)->dict:
+def compare_runs(run_dirs: list, seed: int = 0) -> dict:
     "Config diff, per-run metrics, and (on the same held-out examples) paired differences to the first run"
     run_dirs = [Path(rd) for rd in run_dirs]
     for rd in run_dirs:
-        if not (rd/'config.yaml').exists() or not (rd/'metrics.json').exists():
+        if not (rd / 'config.yaml').exists() or not (rd / 'metrics.json').exists():
             raise FileNotFoundError(f"{rd} is not a run folder (no config.yaml and metrics.json)")
-    ms = [json.loads((rd/'metrics.json').read_text()) for rd in run_dirs]
+    ms = [json.loads((rd / 'metrics.json').read_text()) for rd in run_dirs]
     evals = [m.get('eval') or {} for m in ms]
     metrics = [k for k in (evals[0].get('metrics') or []) if all(k in (e.get('metrics') or []) for e in evals)]
     hashes = [heldout_hash(rd) for rd in run_dirs]
@@ -46,23 +47,44 @@ def compare_runs(run_dirs:list, seed:int=0)->dict:
     runs = []
     for rd, m, e in zip(run_dirs, ms, evals):
         fin = e.get('summary', {}).get('finetuned') or {}
-        runs.append(dict(run=rd.name, status=m.get('status'), heldout_hash=heldout_hash(rd),
-                         **{k: fin.get(k) for k in metrics}, loss=fin.get('loss'),
-                         verdict=(e.get('verdict') or {}).get('sentence')))
+        runs.append(
+            dict(
+                run=rd.name,
+                status=m.get('status'),
+                heldout_hash=heldout_hash(rd),
+                **{k: fin.get(k) for k in metrics},
+                loss=fin.get('loss'),
+                verdict=(e.get('verdict') or {}).get('sentence'),
+            )
+        )
     paired = {}
     if same and len(run_dirs) > 1:
-        samples = [read_jsonl(rd/'eval_samples.jsonl') for rd in run_dirs]
+        samples = [read_jsonl(rd / 'eval_samples.jsonl') for rd in run_dirs]
         for rd, s in zip(run_dirs[1:], samples[1:]):
-            paired[rd.name] = {k: paired_bootstrap([r[f'finetuned_{k}'] for r in s],
-                                                   [r[f'finetuned_{k}'] for r in samples[0]], seed=seed)
-                               for k in metrics if f'finetuned_{k}' in s[0]}   # macro_f1 has no per-example value
-    note = (f"paired on the same {ms[0].get('eval', {}).get('n')} held-out examples" if same else
-            "the runs were evaluated on different held-out examples: their metrics are shown side by side, not paired")
-    return dict(runs=runs, metrics=metrics, config_diff=config_diff(run_dirs), same_heldout=same, paired=paired,
-                baseline=run_dirs[0].name, note=note)
+            paired[rd.name] = {
+                k: paired_bootstrap(
+                    [r[f'finetuned_{k}'] for r in s], [r[f'finetuned_{k}'] for r in samples[0]], seed=seed
+                )
+                for k in metrics
+                if f'finetuned_{k}' in s[0]
+            }  # macro_f1 has no per-example value
+    note = (
+        f"paired on the same {ms[0].get('eval', {}).get('n')} held-out examples"
+        if same
+        else "the runs were evaluated on different held-out examples: their metrics are shown side by side, not paired"
+    )
+    return dict(
+        runs=runs,
+        metrics=metrics,
+        config_diff=config_diff(run_dirs),
+        same_heldout=same,
+        paired=paired,
+        baseline=run_dirs[0].name,
+        note=note,
+    )
 
 # %% ../nbs/10_compare.ipynb #f737b1c5
-def comparison_markdown(c:dict)->str:
+def comparison_markdown(c: dict) -> str:
     "The comparison as markdown: config diff, metrics per run, paired differences to the first run"
     lines = ['## Config differences', '']
     if c['config_diff']:
@@ -71,9 +93,15 @@ def comparison_markdown(c:dict)->str:
             lines.append(f'| {k} | ' + ' | '.join(f'`{v}`' for v in vals) + ' |')
     else:
         lines.append('The configs are identical.')
-    lines += ['', '## Metrics of the fine-tuned models', '', c['note'] + '.', '',
-              '| run | status | ' + ' | '.join(f'{k} %' for k in c['metrics']) + ' | loss |',
-              '|---' * (len(c['metrics']) + 3) + '|']
+    lines += [
+        '',
+        '## Metrics of the fine-tuned models',
+        '',
+        c['note'] + '.',
+        '',
+        '| run | status | ' + ' | '.join(f'{k} %' for k in c['metrics']) + ' | loss |',
+        '|---' * (len(c['metrics']) + 3) + '|',
+    ]
     for r in c['runs']:
         vals = ' | '.join('–' if r[k] is None else show_metric(k, r[k]) for k in c['metrics'])
         loss = '–' if r['loss'] is None else f"{r['loss']:.4f}"
@@ -81,16 +109,20 @@ def comparison_markdown(c:dict)->str:
     if c['paired']:
         lines += ['', f"## Paired differences to {c['baseline']} (95 % bootstrap CI, points)", '']
         for run, ds in c['paired'].items():
-            parts = [f"{k} {100*d['diff']:+.1f} ({100*d['lo']:+.1f} to {100*d['hi']:+.1f})" for k, d in ds.items()]
+            parts = [
+                f"{k} {100 * d['diff']:+.1f} ({100 * d['lo']:+.1f} to {100 * d['hi']:+.1f})" for k, d in ds.items()
+            ]
             lines.append(f"- {run}: " + '; '.join(parts))
     return '\n'.join(lines) + '\n'
 
-def plot_losses(run_dirs:list, path=None):
+# %% ../nbs/10_compare.ipynb #90dbf898
+def plot_losses(run_dirs: list, path=None):
     "Training loss per step of each run, overlaid"
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
     for rd in map(Path, run_dirs):
-        log = rd/'train_log.jsonl'
+        log = rd / 'train_log.jsonl'
         if log.exists():
             recs = read_jsonl(log)
             ax.plot([r['step'] for r in recs], [r['loss'] for r in recs], label=rd.name)
@@ -104,12 +136,18 @@ def plot_losses(run_dirs:list, path=None):
     return fig
 
 # %% ../nbs/10_compare.ipynb #1bf80cfa
-def compare_folder(run_dirs:list, root=None)->Path:
+def compare_folder(run_dirs: list, root=None) -> Path:
     "Execute the compare notebook with papermill into a new runs/<UTC time>_compare/ folder; returns it"
     import papermill as pm
     from finetune_nb.runs import runs_root, utc_stamp, _new_folder, nbs_dir, _kernel_name
-    compare_runs(run_dirs)   # bad input fails here, before a folder exists
+
+    compare_runs(run_dirs)  # bad input fails here, before a folder exists
     out = _new_folder(Path(root or runs_root()), f'{utc_stamp()}_compare')
-    pm.execute_notebook(nbs_dir()/'compare.ipynb', out/'compare.ipynb', kernel_name=_kernel_name(), progress_bar=False,
-                        parameters=dict(run_dirs=[str(Path(rd).resolve()) for rd in run_dirs], out_dir=str(out)))
+    pm.execute_notebook(
+        nbs_dir() / 'compare.ipynb',
+        out / 'compare.ipynb',
+        kernel_name=_kernel_name(),
+        progress_bar=False,
+        parameters=dict(run_dirs=[str(Path(rd).resolve()) for rd in run_dirs], out_dir=str(out)),
+    )
     return out

@@ -16,11 +16,12 @@ __all__ = ['MAX_NAME', 'FIELDS', 'RunConfig', 'config_problems', 'ConfigError', 
            'save_config', 'config_help']
 
 # %% ../nbs/00_config.ipynb #6cd73613
-def _f(default, help:str, choices=None, bounds:str|None=None):
+def _f(default, help: str, choices=None, bounds: str | None = None):
     "A dataclass field with a `help` line and, optionally, the allowed `choices` or the `bounds` of its value"
     copy = isinstance(default, (list, dict))
     kw = dict(default_factory=lambda: type(default)(default)) if copy else dict(default=default)
     return field(**kw, metadata=dict(help=help, choices=choices, bounds=bounds))
+
 
 def _on_off(f, v):
     "`True`/`False` as 'on'/'off' for a field whose choices are words: YAML 1.1 reads `packing: on` as `True`"
@@ -29,7 +30,8 @@ def _on_off(f, v):
 # %% ../nbs/00_config.ipynb #1bb95b6f
 _COMPARE = {'>': float.__gt__, '>=': float.__ge__, '<': float.__lt__, '<=': float.__le__}
 
-def _in_bounds(value, bounds:str)->bool:
+
+def _in_bounds(value, bounds: str) -> bool:
     "Whether `value` is within `bounds`: '> 0', '>= 16', or an interval '[0, 1)', '(0, 1]', ..."
     if bounds[0] not in '[(':
         op, limit = bounds.split()
@@ -39,7 +41,8 @@ def _in_bounds(value, bounds:str)->bool:
     below = value <= hi if bounds[-1] == ']' else value < hi
     return above and below
 
-def _bounds_problem(name:str, bounds:str)->str:
+
+def _bounds_problem(name: str, bounds: str) -> str:
     "The problem line of a value outside `bounds`"
     if bounds[0] == '(' and bounds[-1] == ')':
         lo, hi = (x.strip() for x in bounds[1:-1].split(','))
@@ -52,38 +55,53 @@ def _bounds_problem(name:str, bounds:str)->str:
 @dataclass
 class RunConfig:
     "Everything that defines a fine-tuning run; validated on creation"
+
     # run
     name: str = _f('run', "run name; the run folder is runs/<UTC time>_<name>")
     seed: int = _f(0, "seed for the split, the data order, LoRA init and dropout")
     # model
-    model: str = _f('smollm2-135m-instruct', "base model: an alias (smollm2-135m-instruct, tiny-random-llama), a hub "
-                    "id or a local folder")
+    model: str = _f(
+        'smollm2-135m-instruct',
+        "base model: an alias (smollm2-135m-instruct, tiny-random-llama), a hub id or a local folder",
+    )
     method: str = _f('lora', "what is trained: LoRA adapters or all weights (full)", ('lora', 'full'))
-    quantize: str = _f('none', "base weights in 4-bit nf4 or 8-bit (QLoRA, bitsandbytes) or unquantized",
-                       ('none', 'nf4', 'int8'))
+    quantize: str = _f(
+        'none', "base weights in 4-bit nf4 or 8-bit (QLoRA, bitsandbytes) or unquantized", ('none', 'nf4', 'int8')
+    )
     lora_r: int = _f(16, "LoRA rank", bounds='> 0')
     lora_alpha: int = _f(32, "LoRA scaling alpha (scale = alpha / r)", bounds='> 0')
     lora_dropout: float = _f(0.05, "dropout on the LoRA input", bounds='[0, 1)')
-    lora_targets: str = _f('all-linear', "modules that get adapters: 'all-linear' or comma-separated names "
-                           "(q_proj,v_proj)")
+    lora_targets: str = _f(
+        'all-linear', "modules that get adapters: 'all-linear' or comma-separated names (q_proj,v_proj)"
+    )
     use_dora: bool = _f(False, "DoRA: weight-decomposed LoRA (magnitude and direction)")
     use_rslora: bool = _f(False, "rsLoRA: scale by alpha/sqrt(r) instead of alpha/r")
     # data
-    data_path: str = _f('builtin:cmudict-arpabet', "data: a JSONL, JSON, CSV or Parquet file, a save_to_disk folder, "
-                        "hf:<name> or builtin:<name>")
+    data_path: str = _f(
+        'builtin:cmudict-arpabet',
+        "data: a JSONL, JSON, CSV or Parquet file, a save_to_disk folder, hf:<name> or builtin:<name>",
+    )
     data_format: str = _f('auto', "row layout, detected from the fields when auto", ('auto', *FORMATS))
     eval_path: str = _f('', "held-out data in any data_path form; empty: split eval_frac off data_path")
-    eval_frac: float = _f(0.1, "share of the examples held out for evaluation when there is no eval_path",
-                          bounds='(0, 1)')
+    eval_frac: float = _f(
+        0.1, "share of the examples held out for evaluation when there is no eval_path", bounds='(0, 1)'
+    )
     max_examples: int = _f(0, "use at most this many examples of data_path, drawn by seed (0: all)", bounds='>= 0')
-    max_reject_frac: float = _f(0.05, "fail the run when more than this share of rows is quarantined as bad",
-                                bounds='[0, 1]')
-    near_dup_threshold: float = _f(0.7, "estimated Jaccard similarity (MinHash over word 3-grams) at which two rows "
-                                   "count as near duplicates", bounds='(0, 1]')
+    max_reject_frac: float = _f(
+        0.05, "fail the run when more than this share of rows is quarantined as bad", bounds='[0, 1]'
+    )
+    near_dup_threshold: float = _f(
+        0.7,
+        "estimated Jaccard similarity (MinHash over word 3-grams) at which two rows count as near duplicates",
+        bounds='(0, 1]',
+    )
     train_on: str = _f('all', "which assistant turns get loss: every one, or only the last", ('all', 'last'))
     num_proc: int = _f(1, "processes for tokenizing the data (datasets.map); worth it above ~20k rows", bounds='>= 1')
-    max_len: int = _f(512, "token limit per example under the chat template; longer ones are quarantined, never cut "
-                      "silently", bounds='>= 16')
+    max_len: int = _f(
+        512,
+        "token limit per example under the chat template; longer ones are quarantined, never cut silently",
+        bounds='>= 16',
+    )
     # training
     lr: float = _f(2e-4, "peak learning rate", bounds='> 0')
     epochs: float = _f(1.0, "passes over the training split (used when max_steps is 0)")
@@ -93,74 +111,109 @@ class RunConfig:
     warmup_frac: float = _f(0.05, "share of the steps with linear warm-up before the cosine decay", bounds='[0, 1)')
     weight_decay: float = _f(0.0, "AdamW weight decay", bounds='>= 0')
     max_grad_norm: float = _f(1.0, "gradient clipping norm (0: off)", bounds='>= 0')
-    precision: str = _f('auto', "auto: bf16 autocast where the hardware has bf16, else fp32",
-                        ('auto', 'fp32', 'bf16', 'fp16'))
+    precision: str = _f(
+        'auto', "auto: bf16 autocast where the hardware has bf16, else fp32", ('auto', 'fp32', 'bf16', 'fp16')
+    )
     log_every: int = _f(10, "optimizer steps between log records", bounds='> 0')
-    packing: str = _f('auto', "several examples per row, attention kept inside each; auto: when length-grouped "
-                      "batches would be >15 % padding", ('auto', 'on', 'off'))
-    pack_len: int = _f(0, "tokens per packed row (0: max_len); with packing, batch_size counts packed rows",
-                       bounds='>= 0')
-    grad_checkpointing: str = _f('auto', "recompute activations in the backward pass: less memory, ~30 % more time; "
-                                 "auto: when the estimate says the run won't fit without", ('auto', 'on', 'off'))
+    packing: str = _f(
+        'auto',
+        "several examples per row, attention kept inside each; auto: when length-grouped "
+        "batches would be >15 % padding",
+        ('auto', 'on', 'off'),
+    )
+    pack_len: int = _f(
+        0, "tokens per packed row (0: max_len); with packing, batch_size counts packed rows", bounds='>= 0'
+    )
+    grad_checkpointing: str = _f(
+        'auto',
+        "recompute activations in the backward pass: less memory, ~30 % more time; "
+        "auto: when the estimate says the run won't fit without",
+        ('auto', 'on', 'off'),
+    )
     eval_every: int = _f(0, "optimizer steps between held-out loss evaluations (0: only at the end)", bounds='>= 0')
-    early_stopping_patience: int = _f(0, "stop after this many evaluations without a better held-out loss, keeping "
-                                      "the best (0: off)", bounds='>= 0')
+    early_stopping_patience: int = _f(
+        0, "stop after this many evaluations without a better held-out loss, keeping the best (0: off)", bounds='>= 0'
+    )
     save_every: int = _f(0, "optimizer steps between checkpoints (0: none)", bounds='>= 0')
     resume: bool = _f(True, "continue from the run folder's checkpoint when there is one")
     # evaluation
     eval_samples: int = _f(200, "held-out examples generated on for each model (0: all)", bounds='>= 0')
-    metrics: list = _f(['exact_match', 'contains', 'token_f1'],
-                       f"generation metrics, from {', '.join(generation_metrics())}; "
-                       "labelled and JSON tasks add theirs")
-    labels: list = _f([], "allowed answers of a labelled task; empty: detected when the training answers are "
-                      "few (<= 20 distinct)")
-    category_field: str = _f('category', "top-level field of a data row that names its category, for per-category "
-                             "results")
+    metrics: list = _f(
+        ['exact_match', 'contains', 'token_f1'],
+        f"generation metrics, from {', '.join(generation_metrics())}; labelled and JSON tasks add theirs",
+    )
+    labels: list = _f(
+        [], "allowed answers of a labelled task; empty: detected when the training answers are few (<= 20 distinct)"
+    )
+    category_field: str = _f(
+        'category', "top-level field of a data row that names its category, for per-category results"
+    )
     compare_runs: list = _f([], "earlier run folders whose adapters are evaluated on this run's held-out set too")
     max_new_tokens: int = _f(48, "generation limit per answer", bounds='> 0')
     gen_batch_size: int = _f(128, "prompts per generation batch", bounds='> 0')
     do_sample: bool = _f(False, "sample answers instead of greedy decoding (seeded by seed)")
     temperature: float = _f(1.0, "sampling temperature (with do_sample)", bounds='> 0')
     top_p: float = _f(1.0, "nucleus sampling mass (with do_sample)", bounds='(0, 1]')
-    eval_precision: str = _f('auto', "generation precision; auto: bf16 where supported (2.4x faster on CPU), fp32: "
-                             "token-for-token as plain transformers + peft", ('auto', 'fp32', 'bf16', 'fp16'))
+    eval_precision: str = _f(
+        'auto',
+        "generation precision; auto: bf16 where supported (2.4x faster on CPU), fp32: "
+        "token-for-token as plain transformers + peft",
+        ('auto', 'fp32', 'bf16', 'fp16'),
+    )
     few_shot: int = _f(5, "examples from the training split shown to the few-shot baseline", bounds='>= 0')
     task_prompt: str = _f('', "the careful system prompt the base model gets: the task and the exact answer format")
     # decision, cost and forgetting (see 12_decide, 04b_cost, 04c_forgetting)
-    decision: dict = _f({}, "the playbook's decision answers (question: yes/no, see `finetune-nb decide`); the report "
-                            "says when the run contradicts them")
-    price_input_per_m: float = _f(0.10, "price per 1M prompt tokens (default: a hosted small model's, late 2025)",
-                                  bounds='>= 0')
-    price_output_per_m: float = _f(0.40, "price per 1M generated tokens (default: a hosted small model's, late 2025)",
-                                   bounds='>= 0')
-    price_gpu_hour: float = _f(2.50, "price per GPU-hour for training (default: an on-demand H100-class hour, 2025)",
-                               bounds='>= 0')
-    latency_samples: int = _f(8, "held-out prompts answered one at a time per system to measure latency (0: off)",
-                              bounds='>= 0')
-    forgetting_samples: int = _f(100, "bundled off-task instructions used to measure forgetting (0: off)", bounds='>= 0')
-    forgetting_max_new_tokens: int = _f(48, "generation limit of the base model's reference answers to them",
-                                        bounds='> 0')
+    decision: dict = _f(
+        {},
+        "the playbook's decision answers (question: yes/no, see `finetune-nb decide`); the report "
+        "says when the run contradicts them",
+    )
+    price_input_per_m: float = _f(
+        0.10, "price per 1M prompt tokens (default: a hosted small model's, late 2025)", bounds='>= 0'
+    )
+    price_output_per_m: float = _f(
+        0.40, "price per 1M generated tokens (default: a hosted small model's, late 2025)", bounds='>= 0'
+    )
+    price_gpu_hour: float = _f(
+        2.50, "price per GPU-hour for training (default: an on-demand H100-class hour, 2025)", bounds='>= 0'
+    )
+    latency_samples: int = _f(
+        8, "held-out prompts answered one at a time per system to measure latency (0: off)", bounds='>= 0'
+    )
+    forgetting_samples: int = _f(
+        100, "bundled off-task instructions used to measure forgetting (0: off)", bounds='>= 0'
+    )
+    forgetting_max_new_tokens: int = _f(
+        48, "generation limit of the base model's reference answers to them", bounds='> 0'
+    )
     # tracking
-    tracking: str = _f('mlflow', "log the run to MLflow (sqlite:///<runs root>/mlflow.db, or $MLFLOW_TRACKING_URI) or "
-                       "not", ('mlflow', 'none'))
+    tracking: str = _f(
+        'mlflow',
+        "log the run to MLflow (sqlite:///<runs root>/mlflow.db, or $MLFLOW_TRACKING_URI) or not",
+        ('mlflow', 'none'),
+    )
 
     def __post_init__(self):
         for f in fields(self):
-            setattr(self, f.name, _on_off(f, getattr(self, f.name)))   # grad_checkpointing=True is 'on'
+            setattr(self, f.name, _on_off(f, getattr(self, f.name)))  # grad_checkpointing=True is 'on'
         validate(self)
 
 # %% ../nbs/00_config.ipynb #501993a5
 _TYPES = {'str': str, 'int': int, 'float': float, 'list': list, 'bool': bool, 'dict': dict}
 
+
 def _type_problem(name, tname, v):
     t = _TYPES[tname]
     ok = isinstance(v, t) and not (t is int and isinstance(v, bool))
-    if t is float and isinstance(v, int) and not isinstance(v, bool): ok = True
+    if t is float and isinstance(v, int) and not isinstance(v, bool):
+        ok = True
     return None if ok else f"{name}: expected {tname}, got {type(v).__name__} {v!r}"
 
-MAX_NAME = 100   # the run folder is <UTC time>_<name>: file systems allow 255 bytes
 
-def _not_finite(cfg)->list:
+MAX_NAME = 100  # the run folder is <UTC time>_<name>: file systems allow 255 bytes
+
+
+def _not_finite(cfg) -> list:
     "Float fields that are nan or inf (YAML reads `.inf` and `-p lr=inf` as floats)"
     out = []
     for f in fields(cfg):
@@ -169,124 +222,177 @@ def _not_finite(cfg)->list:
             out.append(f"{f.name}: must be a finite number, got {value}")
     return out
 
-def _cuda()->bool:
+
+def _cuda() -> bool:
     import torch
+
     return torch.cuda.is_available()
 
-def _device_problems(c)->list:
+
+def _device_problems(c) -> list:
     "What this machine can't do, found before any data is read"
     out = []
     if c.precision == 'fp16':
-        out.append("precision: fp16 training needs loss scaling, which finetune_nb doesn't do; use bf16 or fp32 "
-                   "(auto picks bf16 where the hardware has it)")
+        out.append(
+            "precision: fp16 training needs loss scaling, which finetune_nb doesn't do; use bf16 or fp32 "
+            "(auto picks bf16 where the hardware has it)"
+        )
     if c.eval_precision == 'fp16' and not _cuda():
         out.append("eval_precision: fp16 needs a CUDA GPU and this machine has none; use auto, bf16 or fp32")
     return out
 
-def _decision_problems(c)->list:
+# %% ../nbs/00_config.ipynb #152f4dcd
+def _decision_problems(c) -> list:
     "The `decision` answers (see 12_decide)"
     from finetune_nb.decide import decision_problems
+
     return decision_problems(c.decision)
 
-def config_problems(cfg:RunConfig)->list:
+# %% ../nbs/00_config.ipynb #301ada25
+def config_problems(cfg: RunConfig) -> list:
     "Every type, range and combination problem of `cfg`, as readable lines"
     ps = [p for f in fields(cfg) if (p := _type_problem(f.name, f.type, getattr(cfg, f.name)))]
-    if ps: return ps  # ranges are meaningless on wrong types
+    if ps:
+        return ps  # ranges are meaningless on wrong types
     ps += _not_finite(cfg)
-    if ps: return ps  # nan compares false with everything: the range checks would mislead
+    if ps:
+        return ps  # nan compares false with everything: the range checks would mislead
     for f in fields(cfg):
         ch = f.metadata.get('choices')
-        if ch and getattr(cfg, f.name) not in ch: ps.append(f"{f.name}: {getattr(cfg, f.name)!r} is not one of {', '.join(ch)}")
+        if ch and getattr(cfg, f.name) not in ch:
+            ps.append(f"{f.name}: {getattr(cfg, f.name)!r} is not one of {', '.join(ch)}")
     c = cfg
     for f in fields(cfg):
         bounds = f.metadata.get('bounds')
         if bounds and not _in_bounds(getattr(cfg, f.name), bounds):
             ps.append(_bounds_problem(f.name, bounds))
-    chk = [(c.max_steps > 0 or c.epochs > 0, "epochs: must be > 0 when max_steps is 0"),
-           (not c.early_stopping_patience or c.eval_every > 0, "early_stopping_patience: needs eval_every > 0"),
-           (bool(c.data_path.strip()), "data_path: must name a file or builtin:<name>"),
-           (bool(c.name.strip()) and '/' not in c.name, "name: must be non-empty and contain no '/'"),
-           (len(c.name) <= MAX_NAME, f"name: at most {MAX_NAME} characters, got {len(c.name)} (it becomes a folder name)")]
+    chk = [
+        (c.max_steps > 0 or c.epochs > 0, "epochs: must be > 0 when max_steps is 0"),
+        (not c.early_stopping_patience or c.eval_every > 0, "early_stopping_patience: needs eval_every > 0"),
+        (bool(c.data_path.strip()), "data_path: must name a file or builtin:<name>"),
+        (bool(c.name.strip()) and '/' not in c.name, "name: must be non-empty and contain no '/'"),
+        (len(c.name) <= MAX_NAME, f"name: at most {MAX_NAME} characters, got {len(c.name)} (it becomes a folder name)"),
+    ]
     ps += [msg for ok, msg in chk if not ok]
     known = generation_metrics()
     ps += [f"metrics: unknown metric {m!r} (known: {', '.join(known)})" for m in c.metrics if m not in known]
-    if not c.metrics: ps.append("metrics: name at least one metric")
-    ps += [f"compare_runs: {p} has no adapter/ or model/ folder" for p in c.compare_runs
-           if not (Path(p)/'adapter').is_dir() and not (Path(p)/'model').is_dir()]
+    if not c.metrics:
+        ps.append("metrics: name at least one metric")
+    ps += [
+        f"compare_runs: {p} has no adapter/ or model/ folder"
+        for p in c.compare_runs
+        if not (Path(p) / 'adapter').is_dir() and not (Path(p) / 'model').is_dir()
+    ]
     ps += _device_problems(c)
     ps += _decision_problems(c)
-    if c.method == 'full' and c.quantize != 'none': ps.append("quantize: quantized base weights need method='lora' (QLoRA); full fine-tuning trains unquantized weights")
+    if c.method == 'full' and c.quantize != 'none':
+        ps.append(
+            "quantize: quantized base weights need method='lora' (QLoRA); full fine-tuning trains unquantized weights"
+        )
     return ps
 
 # %% ../nbs/00_config.ipynb #8dbc1bcb
 class ConfigError(ValueError):
     "A config that can't run; the message lists every problem and where it came from"
 
-def validate(cfg:RunConfig, source:str='config'):
+
+def validate(cfg: RunConfig, source: str = 'config'):
     "Raise `ConfigError` naming every problem in `cfg`"
     ps = config_problems(cfg)
-    if ps: raise ConfigError(f"Invalid {source}:\n  - " + "\n  - ".join(ps))
+    if ps:
+        raise ConfigError(f"Invalid {source}:\n  - " + "\n  - ".join(ps))
 
 # %% ../nbs/00_config.ipynb #4fe50a88
 FIELDS = {f.name: f for f in fields(RunConfig)}
 
+
 def _num(k, v):
-    "YAML 1.1 reads `1e-4` as a string (it wants `1.0e-4`) and `on` as `True`: repair both where the field wants a float or a word"
+    "YAML 1.1 reads `1e-4` as a string and `on` as `True`: repair both where the field wants a float or a word"
     if k in FIELDS and FIELDS[k].type == 'float' and isinstance(v, str):
-        try: return float(v)
-        except ValueError: pass
+        try:
+            return float(v)
+        except ValueError:
+            pass
     return _on_off(FIELDS[k], v) if k in FIELDS else v
+
 
 def _unknown(keys, source):
     out = []
     for k in keys:
-        if k in FIELDS: continue
+        if k in FIELDS:
+            continue
         close = difflib.get_close_matches(k, FIELDS, n=1)
         out.append(f"unknown config key {k!r} in {source}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     return out
 
-def parse_overrides(items)->dict:
+
+def parse_overrides(items) -> dict:
     "`['lr=1e-4', 'name=x']` (or a dict) → `{'lr': 0.0001, 'name': 'x'}`; the values are read as YAML"
-    if isinstance(items, dict): return dict(items)
+    if isinstance(items, dict):
+        return dict(items)
     out = {}
     for it in items:
-        if '=' not in it: raise ConfigError(f"Override {it!r} is not key=value")
+        if '=' not in it:
+            raise ConfigError(f"Override {it!r} is not key=value")
         k, v = it.split('=', 1)
         k = k.strip()
         out[k] = _num(k, yaml.safe_load(v) if v.strip() else '')
     return out
 
 # %% ../nbs/00_config.ipynb #e955ab24
-def load_config(path=None,          # preset YAML; None for the defaults
-                overrides=(),       # `key=value` strings or a dict, applied last
-                sections=(),        # top-level YAML keys that belong to another tool (a sweep's `sweep:`), skipped
-               )->RunConfig:
+def load_config(
+    path=None,  # preset YAML; None for the defaults
+    overrides=(),  # `key=value` strings or a dict, applied last
+    sections=(),  # top-level YAML keys that belong to another tool (a sweep's `sweep:`), skipped
+) -> RunConfig:
     "Defaults → `path` → `overrides`, validated; every problem is reported at once, naming its file or key"
     vals, ps, src = {}, [], 'overrides'
     if path:
         p = Path(path)
-        if not p.is_file(): raise ConfigError(f"Config file not found: {p}")
-        try: y = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as e: raise ConfigError(f"Config file {p} is not valid YAML: {e}") from None
-        if not isinstance(y, dict): raise ConfigError(f"Config file {p} must hold a mapping of key: value, not {type(y).__name__}")
+        if not p.is_file():
+            raise ConfigError(f"Config file not found: {p}")
+        try:
+            y = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"Config file {p} is not valid YAML: {e}") from None
+        if not isinstance(y, dict):
+            raise ConfigError(f"Config file {p} must hold a mapping of key: value, not {type(y).__name__}")
         y = {k: v for k, v in y.items() if k not in sections}
-        ps += _unknown(y, p); vals.update(y); src = f"{p} + overrides"
+        ps += _unknown(y, p)
+        vals.update(y)
+        src = f"{p} + overrides"
     ov = parse_overrides(overrides)
-    ps += _unknown(ov, 'overrides'); vals.update(ov)
+    ps += _unknown(ov, 'overrides')
+    vals.update(ov)
     vals = {k: _num(k, v) for k, v in vals.items() if k in FIELDS}
     cfg = RunConfig.__new__(RunConfig)
-    for f in fields(RunConfig): setattr(cfg, f.name, vals.get(f.name, RunConfig.__dataclass_fields__[f.name].default
-                                                         if f.default is not dataclasses.MISSING else f.default_factory()))
+    for f in fields(RunConfig):
+        setattr(
+            cfg,
+            f.name,
+            vals.get(
+                f.name,
+                RunConfig.__dataclass_fields__[f.name].default
+                if f.default is not dataclasses.MISSING
+                else f.default_factory(),
+            ),
+        )
     ps += config_problems(cfg)
-    if ps: raise ConfigError(f"Invalid config ({src}):\n  - " + "\n  - ".join(ps))
+    if ps:
+        raise ConfigError(f"Invalid config ({src}):\n  - " + "\n  - ".join(ps))
     return cfg
 
 # %% ../nbs/00_config.ipynb #a6cca07d
-def save_config(cfg:RunConfig, path):
+def save_config(cfg: RunConfig, path):
     "Write `cfg` as YAML (atomically)"
-    p = Path(path); tmp = p.with_suffix('.tmp')
-    tmp.write_text(yaml.safe_dump(asdict(cfg), sort_keys=False)); os.replace(tmp, p)
+    p = Path(path)
+    tmp = p.with_suffix('.tmp')
+    tmp.write_text(yaml.safe_dump(asdict(cfg), sort_keys=False))
+    os.replace(tmp, p)
 
-def config_help()->str:
+
+def config_help() -> str:
     "One line per field: name, type, default and doc"
-    return '\n'.join(f"{f.name:<16} {f.type:<6} {getattr(RunConfig(), f.name)!r:<28} {f.metadata['help']}" for f in fields(RunConfig))
+    return '\n'.join(
+        f"{f.name:<16} {f.type:<6} {getattr(RunConfig(), f.name)!r:<28} {f.metadata['help']}" for f in fields(RunConfig)
+    )

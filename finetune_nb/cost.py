@@ -11,12 +11,13 @@ __all__ = ['prompt_tokens', 'time_alone', 'speed_record', 'cost_per_1000', 'brea
            'system_speed', 'cost_table']
 
 # %% ../nbs/04b_cost.ipynb #f7488487
-def prompt_tokens(tok, convs:list)->list:
+def prompt_tokens(tok, convs: list) -> list:
     "Tokens of each conversation's prompt under the chat template, generation prompt included"
     texts = [tok.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in convs]
     return [len(tok(t, add_special_tokens=False)['input_ids']) for t in texts]
 
-def time_alone(answer_one, convs:list, k:int=8)->list:
+
+def time_alone(answer_one, convs: list, k: int = 8) -> list:
     "Seconds to answer each of the first `k` conversations alone, with `answer_one(conv)`; a warm-up call first"
     if not k or not convs:
         return []
@@ -29,39 +30,51 @@ def time_alone(answer_one, convs:list, k:int=8)->list:
     return out
 
 # %% ../nbs/04b_cost.ipynb #f89d9867
-def speed_record(prompt_toks:list,   # prompt tokens of each request
-                 gen_toks:list,      # generated tokens of each request
-                 gen_s:float,        # wall time of the batched pass over all requests
-                 latencies:list=(),  # seconds of requests answered alone
-                )->dict:
+def speed_record(
+    prompt_toks: list,  # prompt tokens of each request
+    gen_toks: list,  # generated tokens of each request
+    gen_s: float,  # wall time of the batched pass over all requests
+    latencies: list = (),  # seconds of requests answered alone
+) -> dict:
     "Mean prompt and generated tokens per request, latency (median alone) and throughput (batched) of one system"
     n = len(prompt_toks)
-    return dict(n=n, prompt_tokens=round(sum(prompt_toks)/max(n, 1), 1), gen_tokens=round(sum(gen_toks)/max(n, 1), 1),
-                latency_s=round(statistics.median(latencies), 4) if latencies else None, latency_n=len(latencies),
-                throughput_rps=round(n/gen_s, 3) if gen_s > 0 else None,
-                gen_tokens_per_s=round(sum(gen_toks)/gen_s, 1) if gen_s > 0 else None)
+    return dict(
+        n=n,
+        prompt_tokens=round(sum(prompt_toks) / max(n, 1), 1),
+        gen_tokens=round(sum(gen_toks) / max(n, 1), 1),
+        latency_s=round(statistics.median(latencies), 4) if latencies else None,
+        latency_n=len(latencies),
+        throughput_rps=round(n / gen_s, 3) if gen_s > 0 else None,
+        gen_tokens_per_s=round(sum(gen_toks) / gen_s, 1) if gen_s > 0 else None,
+    )
 
 # %% ../nbs/04b_cost.ipynb #b3e7c87a
-def cost_per_1000(rec:dict, price_input_per_m:float, price_output_per_m:float)->float:
+def cost_per_1000(rec: dict, price_input_per_m: float, price_output_per_m: float) -> float:
     "Cost of 1,000 requests with `rec`'s mean prompt and generated tokens"
-    return 1000*(rec['prompt_tokens']*price_input_per_m + rec['gen_tokens']*price_output_per_m)/1e6
+    return 1000 * (rec['prompt_tokens'] * price_input_per_m + rec['gen_tokens'] * price_output_per_m) / 1e6
 
-def break_even(train_hours:float, price_gpu_hour:float, per_1000_finetuned:float, per_1000_baseline:float)->float|None:
+
+def break_even(
+    train_hours: float, price_gpu_hour: float, per_1000_finetuned: float, per_1000_baseline: float
+) -> float | None:
     "Requests after which training has paid for itself through cheaper requests; None when it never does"
-    saving = (per_1000_baseline - per_1000_finetuned)/1000
+    saving = (per_1000_baseline - per_1000_finetuned) / 1000
     if saving <= 0:
         return None
-    return train_hours*price_gpu_hour/saving
+    return train_hours * price_gpu_hour / saving
 
 # %% ../nbs/04b_cost.ipynb #ae364c5c
-def cost_summary(speed:dict,             # system -> speed_record
-                 prices:dict,            # price_input_per_m, price_output_per_m, price_gpu_hour
-                 train_hours:float|None, # the training time (the run's measured wall time, else the estimate)
-                 train_source:str='',    # where the training time comes from
-                )->dict:
+def cost_summary(
+    speed: dict,  # system -> speed_record
+    prices: dict,  # price_input_per_m, price_output_per_m, price_gpu_hour
+    train_hours: float | None,  # the training time (the run's measured wall time, else the estimate)
+    train_source: str = '',  # where the training time comes from
+) -> dict:
     "Cost per 1,000 requests per system, the training cost and the break-even against the costliest prompted baseline"
-    per = {k: round(cost_per_1000(r, prices['price_input_per_m'], prices['price_output_per_m']), 6)
-           for k, r in speed.items()}
+    per = {
+        k: round(cost_per_1000(r, prices['price_input_per_m'], prices['price_output_per_m']), 6)
+        for k, r in speed.items()
+    }
     out = dict(prices=dict(prices), per_1000=per, train_hours=train_hours, train_source=train_source)
     bases = [k for k in speed if k.startswith('base_')]
     if 'finetuned' not in speed or not bases:
@@ -69,18 +82,19 @@ def cost_summary(speed:dict,             # system -> speed_record
     ref = max(bases, key=lambda k: speed[k]['prompt_tokens'])
     out['baseline'] = ref
     if train_hours is not None:
-        out['train_cost'] = round(train_hours*prices['price_gpu_hour'], 4)
+        out['train_cost'] = round(train_hours * prices['price_gpu_hour'], 4)
         be = break_even(train_hours, prices['price_gpu_hour'], per['finetuned'], per[ref])
         out['break_even_requests'] = None if be is None else int(be) + 1
     return out
 
 # %% ../nbs/04b_cost.ipynb #3428239a
-def _times(a:float, b:float)->str:
+def _times(a: float, b: float) -> str:
     "How many times `b` is `a`: '12×' (or '1.3×' below 10)"
-    r = b/a
+    r = b / a
     return f"{r:.0f}×" if r >= 10 else f"{r:.1f}×"
 
-def saving_line(speed:dict, cost:dict, baseline_label:str)->str|None:
+# %% ../nbs/04b_cost.ipynb #a5153e6b
+def saving_line(speed: dict, cost: dict, baseline_label: str) -> str | None:
     "The report's sentence: prompt tokens, speed, cost and break-even of fine-tuned zero-shot against the baseline"
     ref = cost.get('baseline')
     if not ref:
@@ -88,39 +102,60 @@ def saving_line(speed:dict, cost:dict, baseline_label:str)->str|None:
     ft, base = speed['finetuned'], speed[ref]
     fewer = 'fewer' if ft['prompt_tokens'] <= base['prompt_tokens'] else 'more'
     ratio = _times(*sorted((ft['prompt_tokens'], base['prompt_tokens'])))
-    s = (f"Fine-tuned zero-shot uses {ft['prompt_tokens']:.0f} prompt tokens against {base['prompt_tokens']:.0f} for "
-         f"{baseline_label}, {ratio} {fewer}")
+    s = (
+        f"Fine-tuned zero-shot uses {ft['prompt_tokens']:.0f} prompt tokens against {base['prompt_tokens']:.0f} for "
+        f"{baseline_label}, {ratio} {fewer}"
+    )
     if ft['latency_s'] and base['latency_s']:
         faster = 'faster' if ft['latency_s'] <= base['latency_s'] else 'slower'
-        s += (f", and answers {_times(*sorted((ft['latency_s'], base['latency_s'])))} {faster} on this machine "
-              f"({ft['latency_s']:.2f} s against {base['latency_s']:.2f} s per request, median of {ft['latency_n']})")
+        s += (
+            f", and answers {_times(*sorted((ft['latency_s'], base['latency_s'])))} {faster} on this machine "
+            f"({ft['latency_s']:.2f} s against {base['latency_s']:.2f} s per request, median of {ft['latency_n']})"
+        )
     p = cost['per_1000']
     s += f". Per 1,000 requests: {p['finetuned']:.4f} against {p[ref]:.4f}"
     if 'train_cost' in cost:
         be = cost['break_even_requests']
-        s += (f"; training cost {cost['train_cost']:.4f} ({cost['train_hours']*60:.1f} min {cost['train_source']}), "
-              + (f"paid back after {be:,} requests." if be else "never paid back by cheaper requests."))
+        s += (
+            f"; training cost {cost['train_cost']:.4f} ({cost['train_hours'] * 60:.1f} min {cost['train_source']}), "
+            + (f"paid back after {be:,} requests." if be else "never paid back by cheaper requests.")
+        )
     else:
         s += '.'
     return s
 
 # %% ../nbs/04b_cost.ipynb #3a5a4e86
-def system_speed(model, tok, convs:list, answers:list, gen_s:float, k:int=8, max_new_tokens:int=48,
-                 precision:str='fp32', **sampling)->dict:
+def system_speed(
+    model,
+    tok,
+    convs: list,
+    answers: list,
+    gen_s: float,
+    k: int = 8,
+    max_new_tokens: int = 48,
+    precision: str = 'fp32',
+    **sampling,
+) -> dict:
     "`speed_record` of one evaluated system, its latency measured on `k` of `convs` answered one at a time"
     from finetune_nb.evaluate import generate
+
     answer_one = lambda c: generate(model, tok, [c], max_new_tokens, 1, precision=precision, **sampling)
     lat = time_alone(answer_one, convs, k)
     return speed_record(prompt_tokens(tok, convs), [a['n_tokens'] for a in answers], gen_s, lat)
 
 # %% ../nbs/04b_cost.ipynb #59288f20
-def cost_table(speed:dict, cost:dict, label)->str:
+def cost_table(speed: dict, cost: dict, label) -> str:
     "Markdown table: tokens, latency, throughput and cost per 1,000 requests per system"
-    rows = ['| system | prompt tokens | generated tokens | latency (s, alone) | throughput (req/s, batched) '
-            '| cost per 1,000 requests |', '|---|---|---|---|---|---|']
+    rows = [
+        '| system | prompt tokens | generated tokens | latency (s, alone) | throughput (req/s, batched) '
+        '| cost per 1,000 requests |',
+        '|---|---|---|---|---|---|',
+    ]
     for k, r in speed.items():
         lat = f"{r['latency_s']:.3f}" if r['latency_s'] is not None else '—'
         thr = f"{r['throughput_rps']:.2f}" if r['throughput_rps'] is not None else '—'
-        rows.append(f"| {label(k)} | {r['prompt_tokens']:.0f} | {r['gen_tokens']:.1f} | {lat} | {thr} "
-                    f"| {cost['per_1000'][k]:.4f} |")
+        rows.append(
+            f"| {label(k)} | {r['prompt_tokens']:.0f} | {r['gen_tokens']:.1f} | {lat} | {thr} "
+            f"| {cost['per_1000'][k]:.4f} |"
+        )
     return '\n'.join(rows)

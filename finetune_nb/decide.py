@@ -23,60 +23,99 @@ QUESTIONS = dict(
     general_qa="Is it general question answering?",
 )
 ANSWERS = ('yes', 'no', 'unknown')
-RECOMMENDATIONS = dict(prompt='prompt engineering', rag='RAG', finetune='fine-tune', rag_finetune='RAG + fine-tune',
-                       base='the base model is probably sufficient')
+RECOMMENDATIONS = dict(
+    prompt='prompt engineering',
+    rag='RAG',
+    finetune='fine-tune',
+    rag_finetune='RAG + fine-tune',
+    base='the base model is probably sufficient',
+)
 
 # %% ../nbs/12_decide.ipynb #951da91d
 @dataclass(frozen=True)
 class Rule:
     "A row of the scenario table: the answers it needs, its recommendation and the playbook's reason"
-    when: dict          # question -> required answer
-    recommend: str      # a key of RECOMMENDATIONS
-    reason: str         # the playbook's reason, shown to the user
 
+    when: dict  # question -> required answer
+    recommend: str  # a key of RECOMMENDATIONS
+    reason: str  # the playbook's reason, shown to the user
+
+# %% ../nbs/12_decide.ipynb #11ebf4d1
 RULES = (
-    Rule(dict(domain_knowledge='yes', retrievable='yes', format_style='yes', prompt_solves='no'), 'rag_finetune',
-         "The knowledge can be retrieved, so retrieval supplies it; the format prompts can't hold is what fine-tuning "
-         "teaches. Fine-tune the model to use retrieved context in the required format."),
-    Rule(dict(domain_knowledge='yes', retrievable='yes', latency_cost='yes'), 'rag_finetune',
-         "Retrieval supplies the knowledge; fine-tuning removes the long instructions and examples from every prompt, "
-         "which is where the latency and cost go."),
-    Rule(dict(domain_knowledge='yes', retrievable='yes'), 'rag',
-         "Knowledge that can be looked up belongs in retrieval: it stays current and citable, and fine-tuning is a "
-         "poor way to inject facts (the model learns the style of the answers, not reliably the facts)."),
-    Rule(dict(domain_knowledge='yes', retrievable='no'), 'finetune',
-         "The knowledge can't be fetched at inference time, so the model has to learn it: fine-tune (expect to need "
-         "many examples per fact, and check the answers for invented facts)."),
-    Rule(dict(format_style='yes', prompt_solves='no'), 'finetune',
-         "A format or style that prompts can't hold reliably is what fine-tuning teaches best, from a few hundred "
-         "consistent examples."),
-    Rule(dict(latency_cost='yes'), 'finetune',
-         "A fine-tuned small model answers zero-shot, without the long instructions and examples a prompted model "
-         "needs: fewer tokens per request, faster answers, and possibly a smaller model."),
-    Rule(dict(format_style='yes', prompt_solves='yes'), 'prompt',
-         "Better prompts fix it: they cost nothing to train, change in minutes and keep the model general."),
-    Rule(dict(general_qa='yes'), 'base',
-         "General question answering is what instruction-tuned models already do; fine-tuning for general knowledge "
-         "is an anti-pattern (use RAG for facts) and risks forgetting."),
-    Rule({}, 'prompt',
-         "Nothing here calls for training: start with prompt engineering, the cheapest thing to try, and measure it "
-         "before fine-tuning."),
+    Rule(
+        dict(domain_knowledge='yes', retrievable='yes', format_style='yes', prompt_solves='no'),
+        'rag_finetune',
+        "The knowledge can be retrieved, so retrieval supplies it; the format prompts can't hold is what fine-tuning "
+        "teaches. Fine-tune the model to use retrieved context in the required format.",
+    ),
+    Rule(
+        dict(domain_knowledge='yes', retrievable='yes', latency_cost='yes'),
+        'rag_finetune',
+        "Retrieval supplies the knowledge; fine-tuning removes the long instructions and examples from every prompt, "
+        "which is where the latency and cost go.",
+    ),
+    Rule(
+        dict(domain_knowledge='yes', retrievable='yes'),
+        'rag',
+        "Knowledge that can be looked up belongs in retrieval: it stays current and citable, and fine-tuning is a "
+        "poor way to inject facts (the model learns the style of the answers, not reliably the facts).",
+    ),
+    Rule(
+        dict(domain_knowledge='yes', retrievable='no'),
+        'finetune',
+        "The knowledge can't be fetched at inference time, so the model has to learn it: fine-tune (expect to need "
+        "many examples per fact, and check the answers for invented facts).",
+    ),
+    Rule(
+        dict(format_style='yes', prompt_solves='no'),
+        'finetune',
+        "A format or style that prompts can't hold reliably is what fine-tuning teaches best, from a few hundred "
+        "consistent examples.",
+    ),
+    Rule(
+        dict(latency_cost='yes'),
+        'finetune',
+        "A fine-tuned small model answers zero-shot, without the long instructions and examples a prompted model "
+        "needs: fewer tokens per request, faster answers, and possibly a smaller model.",
+    ),
+    Rule(
+        dict(format_style='yes', prompt_solves='yes'),
+        'prompt',
+        "Better prompts fix it: they cost nothing to train, change in minutes and keep the model general.",
+    ),
+    Rule(
+        dict(general_qa='yes'),
+        'base',
+        "General question answering is what instruction-tuned models already do; fine-tuning for general knowledge "
+        "is an anti-pattern (use RAG for facts) and risks forgetting.",
+    ),
+    Rule(
+        {},
+        'prompt',
+        "Nothing here calls for training: start with prompt engineering, the cheapest thing to try, and measure it "
+        "before fine-tuning.",
+    ),
 )
 
 # %% ../nbs/12_decide.ipynb #fdf755ee
 @dataclass
 class Decision:
     "The recommendation for a set of answers, with the playbook's reason"
-    recommendation: str                            # a key of RECOMMENDATIONS
-    reason: str                                    # why, in the playbook's words
-    answers: dict = field(default_factory=dict)    # question -> yes/no/unknown
-    rule: int = -1                                 # index of the rule in RULES that fired
+
+    recommendation: str  # a key of RECOMMENDATIONS
+    reason: str  # why, in the playbook's words
+    answers: dict = field(default_factory=dict)  # question -> yes/no/unknown
+    rule: int = -1  # index of the rule in RULES that fired
 
     @property
-    def label(self)->str: return RECOMMENDATIONS[self.recommendation]
-    def __str__(self): return f"Recommendation: {self.label}. {self.reason}"
+    def label(self) -> str:
+        return RECOMMENDATIONS[self.recommendation]
 
-def _answer(v)->str:
+    def __str__(self):
+        return f"Recommendation: {self.label}. {self.reason}"
+
+
+def _answer(v) -> str:
     "yes/no/unknown from a bool, None or a word"
     if v is None:
         return 'unknown'
@@ -84,16 +123,21 @@ def _answer(v)->str:
         return 'yes' if v else 'no'
     return str(v).strip().lower()
 
-def decision_problems(answers:dict)->list:
+
+def decision_problems(answers: dict) -> list:
     "Unknown questions and answers other than yes/no/unknown, as readable lines"
     if not isinstance(answers, dict):
         return [f"decision: expected a mapping of question: yes/no, got {type(answers).__name__}"]
     out = [f"decision: unknown question {k!r} (known: {', '.join(QUESTIONS)})" for k in answers if k not in QUESTIONS]
-    out += [f"decision.{k}: {v!r} is not one of yes, no, unknown" for k, v in answers.items()
-            if k in QUESTIONS and _answer(v) not in ANSWERS]
+    out += [
+        f"decision.{k}: {v!r} is not one of yes, no, unknown"
+        for k, v in answers.items()
+        if k in QUESTIONS and _answer(v) not in ANSWERS
+    ]
     return out
 
-def decide(**answers)->Decision:
+# %% ../nbs/12_decide.ipynb #b17b8e8c
+def decide(**answers) -> Decision:
     "The playbook's recommendation for `answers` (question=yes/no/unknown, or bools)"
     ps = decision_problems(answers)
     if ps:
@@ -104,7 +148,7 @@ def decide(**answers)->Decision:
             return Decision(rule.recommend, rule.reason, given, i)
 
 # %% ../nbs/12_decide.ipynb #6fd88ecc
-def decision_conflict(answers:dict)->str|None:
+def decision_conflict(answers: dict) -> str | None:
     "The report's line when a fine-tuning run contradicts its recorded decision, else None"
     if not answers:
         return None
@@ -114,63 +158,87 @@ def decision_conflict(answers:dict)->str|None:
     return f"This run fine-tunes, but its recorded decision recommends {d.label}: {d.reason}"
 
 # %% ../nbs/12_decide.ipynb #9398a86c
-_QUESTION_RE = re.compile(r"^(who|whom|whose|what|what's|when|where|which|how many|how much|how old|how far|"
-                          r"in what|in which|name the|name a)\b", re.I)
-_STOP = set("the a an of in on at to for and or is are was were be by with from as that this it its which who what "
-            "when where how there their his her they them he she we you your our not no yes do does did".split())
+_QUESTION_RE = re.compile(
+    r"^(who|whom|whose|what|what's|when|where|which|how many|how much|how old|how far|"
+    r"in what|in which|name the|name a)\b",
+    re.I,
+)
+_STOP = set(
+    "the a an of in on at to for and or is are was were be by with from as that this it its which who what "
+    "when where how there their his her they them he she we you your our not no yes do does did".split()
+)
 
-def _content_words(text:str)->set:
+
+def _content_words(text: str) -> set:
     return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP and (len(w) >= 3 or w.isdigit())}
 
-def looks_factual(prompt:str, answer:str, max_words:int=12)->bool:
+
+def looks_factual(prompt: str, answer: str, max_words: int = 12) -> bool:
     "A question whose short answer brings content words that are not in the question"
     p = prompt.strip()
     asks = p.endswith('?') or _QUESTION_RE.match(p) is not None
     new = _content_words(answer) - _content_words(p)
-    return asks and len(answer.split()) <= max_words and len(new) >= max(1, len(_content_words(answer))/2)
+    return asks and len(answer.split()) <= max_words and len(new) >= max(1, len(_content_words(answer)) / 2)
 
 # %% ../nbs/12_decide.ipynb #15e6a829
-def knowledge_evidence(rows:list,              # rows, each a list of chat messages
-                       min_share:float=0.5,    # share of factual-looking rows that raises the warning
-                       n_examples:int=3)->dict:
+def knowledge_evidence(
+    rows: list,  # rows, each a list of chat messages
+    min_share: float = 0.5,  # share of factual-looking rows that raises the warning
+    n_examples: int = 3,
+) -> dict:
     "Whether the data looks like knowledge injection (factual QA), with the share, the rule and examples"
-    pairs = [(next((m['content'] for m in reversed(r) if m['role'] == 'user'), ''),
-              next((m['content'] for m in reversed(r) if m['role'] == 'assistant'), '')) for r in rows]
+    pairs = [
+        (
+            next((m['content'] for m in reversed(r) if m['role'] == 'user'), ''),
+            next((m['content'] for m in reversed(r) if m['role'] == 'assistant'), ''),
+        )
+        for r in rows
+    ]
     hits = [i for i, (p, a) in enumerate(pairs) if looks_factual(p, a)]
     answers = Counter(a.strip().lower() for _, a in pairs)
-    label_set = len(answers) <= 20 and min(answers.values()) >= 2   # as evaluate's detect_labels
-    share = len(hits)/max(1, len(pairs))
+    label_set = len(answers) <= 20 and min(answers.values()) >= 2  # as evaluate's detect_labels
+    share = len(hits) / max(1, len(pairs))
     flagged = share >= min_share and not label_set
     examples = [dict(prompt=pairs[i][0][:160], answer=pairs[i][1][:80]) for i in hits[:n_examples]]
-    summary = (f"{share:.0%} of rows are factual questions whose answers the prompts don't contain"
-               + (": fine-tuning for knowledge is an anti-pattern, use RAG" if flagged else ""))
+    summary = f"{share:.0%} of rows are factual questions whose answers the prompts don't contain" + (
+        ": fine-tuning for knowledge is an anti-pattern, use RAG" if flagged else ""
+    )
     return dict(flagged=flagged, share=round(share, 4), n=len(pairs), examples=examples, summary=summary)
 
-def check_knowledge(rep, rows:list):
+# %% ../nbs/12_decide.ipynb #91764c81
+def check_knowledge(rep, rows: list):
     "The data report's knowledge-injection check: a section, and a warning (never an error) when flagged"
     ev = knowledge_evidence([r['messages'] for r in rows])
     rep.sections['knowledge'] = ev
     if ev['flagged']:
         shown = '; '.join(f"{e['prompt']!r} → {e['answer']!r}" for e in ev['examples'])
-        rep.flag('warning', 'knowledge', f"{ev['summary']} (anti-pattern: fine-tune for general knowledge → use RAG). "
-                                         f"For example: {shown}")
+        rep.flag(
+            'warning',
+            'knowledge',
+            f"{ev['summary']} (anti-pattern: fine-tune for general knowledge → use RAG). For example: {shown}",
+        )
     return ev
 
 # %% ../nbs/12_decide.ipynb #7e776746
-def decision_yaml(answers:dict)->str:
+def decision_yaml(answers: dict) -> str:
     "The `decision:` section of a run's config for `answers` (unknown answers left out)"
     return 'decision:\n' + ''.join(f"  {q}: {a}\n" for q, a in answers.items() if a != 'unknown')
+
 
 def decision_form():
     "ipywidgets: one yes/no/unknown toggle per question, and the recommendation with its reason and YAML"
     import ipywidgets as W
-    toggles = {q: W.ToggleButtons(options=ANSWERS, value='unknown', description='', style=dict(button_width='80px'))
-               for q in QUESTIONS}
+
+    toggles = {
+        q: W.ToggleButtons(options=ANSWERS, value='unknown', description='', style=dict(button_width='80px'))
+        for q in QUESTIONS
+    }
     out = W.HTML()
+
     def show(_=None):
         d = decide(**{q: t.value for q, t in toggles.items()})
-        out.value = (f"<p><b>Recommendation: {d.label}.</b> {d.reason}</p>"
-                     f"<pre>{decision_yaml(d.answers)}</pre>")
+        out.value = f"<p><b>Recommendation: {d.label}.</b> {d.reason}</p><pre>{decision_yaml(d.answers)}</pre>"
+
     for t in toggles.values():
         t.observe(show, 'value')
     show()
@@ -189,7 +257,8 @@ def add_command(sub):
     p.add_argument('--yaml', action='store_true', help="also print the decision: section for a run's config")
     p.set_defaults(func=decide_command)
 
-def _ask(question:str, read=input)->str:
+
+def _ask(question: str, read=input) -> str:
     "One question until the answer is yes, no or unknown (empty, or the end of the input: unknown)"
     while True:
         try:
@@ -201,7 +270,8 @@ def _ask(question:str, read=input)->str:
             return a
         print("please answer yes, no or unknown", file=sys.stderr)
 
-def decide_command(args)->int:
+
+def decide_command(args) -> int:
     "`finetune-nb decide`: the answers from flags and questions, and the recommendation"
     answers = {}
     for q, text in QUESTIONS.items():

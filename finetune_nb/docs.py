@@ -11,19 +11,22 @@ import ast, json, os, re, shutil, subprocess, sys, uuid
 from pathlib import Path
 
 
-def repo_root()->Path:
+def repo_root() -> Path:
     "The checkout the docs are built from: the nearest folder above the current one holding `settings.ini`"
     here = Path.cwd().resolve()
     for d in (here, *here.parents):
-        if (d/'settings.ini').exists():
+        if (d / 'settings.ini').exists():
             return d
     raise FileNotFoundError(f"no settings.ini in {here} or above: run the docs build from a finetune_nb checkout")
+
+
 _SKIP_FLAGS = ('slow', 'cuda')
-_SECTIONS = dict(api='API: the library notebooks', guides='Guides: the pipeline notebooks',
-                tutorial='Tutorial: the demo, executed')
+_SECTIONS = dict(
+    api='API: the library notebooks', guides='Guides: the pipeline notebooks', tutorial='Tutorial: the demo, executed'
+)
 
 # %% ../nbs/14_docs.ipynb #d147a400
-def directives(src:str)->dict:
+def directives(src: str) -> dict:
     "nbdev's `#| key value` lines at the top of a cell's source, as a dict"
     out = {}
     for line in src.splitlines():
@@ -33,7 +36,8 @@ def directives(src:str)->dict:
         out[m.group(1)] = m.group(2).strip()
     return out
 
-def code_only(src:str)->str:
+
+def code_only(src: str) -> str:
     "`src` without its leading `#|` lines"
     lines = src.splitlines()
     while lines and re.match(r'^\s*#\|', lines[0]):
@@ -41,13 +45,13 @@ def code_only(src:str)->str:
     return '\n'.join(lines)
 
 # %% ../nbs/14_docs.ipynb #0adc2734
-def is_export_cell(src:str)->bool:
+def is_export_cell(src: str) -> bool:
     "Is the cell only nbdev's `nbdev_export()` call (which must not run while the docs are built)?"
     text = ' '.join(code_only(src).split())
     return bool(re.fullmatch(r'(import nbdev;? ?|from nbdev import nbdev_export;? ?)?(nbdev\.)?nbdev_export\(\)', text))
 
 # %% ../nbs/14_docs.ipynb #d5610c20
-def public_names(src:str)->list:
+def public_names(src: str) -> list:
     "Top-level functions and classes a cell defines that don't start with `_`"
     try:
         tree = ast.parse(code_only(src))
@@ -57,13 +61,14 @@ def public_names(src:str)->list:
     return [n.name for n in tree.body if isinstance(n, defs) and not n.name.startswith('_')]
 
 # %% ../nbs/14_docs.ipynb #6271b5f0
-def _cell(kind:str, src:str, tags=())->dict:
+def _cell(kind: str, src: str, tags=()) -> dict:
     c = dict(cell_type=kind, id=uuid.uuid4().hex[:8], metadata=dict(tags=list(tags)) if tags else {}, source=src)
     if kind == 'code':
         c.update(execution_count=None, outputs=[])
     return c
 
-def docs_notebook(nb:dict, execute:bool=True)->dict:
+
+def docs_notebook(nb: dict, execute: bool = True) -> dict:
     "A library notebook as a docs page: hidden cells run but not shown, `show_doc` after each exported definition"
     cells = [_cell('code', 'from nbdev.showdoc import show_doc', ['remove-cell'])] if execute else []
     for c in nb['cells']:
@@ -84,28 +89,37 @@ def docs_notebook(nb:dict, execute:bool=True)->dict:
     return dict(nb, cells=cells)
 
 # %% ../nbs/14_docs.ipynb #1ab0e0c7
-def newest_demo_run(runs_dir)->Path|None:
+def newest_demo_run(runs_dir) -> Path | None:
     "The newest finished demo run under `runs_dir` (status success, all three executed notebooks), else None"
     done = []
     for d in sorted(Path(runs_dir).glob('*demo-*')):
         try:
-            status = json.loads((d/'metrics.json').read_text()).get('status')
+            status = json.loads((d / 'metrics.json').read_text()).get('status')
         except (OSError, ValueError):
             continue
-        nbs = [d/f'pipeline_{s}.ipynb' for s in ('prepare', 'train', 'evaluate')]
+        nbs = [d / f'pipeline_{s}.ipynb' for s in ('prepare', 'train', 'evaluate')]
         if status == 'success' and all(p.exists() for p in nbs):
             done.append(d)
     return done[-1] if done else None
 
 # %% ../nbs/14_docs.ipynb #653f65b1
-def tiny_run(scratch)->Path:
+def tiny_run(scratch) -> Path:
     "Run the tiny random model's pipeline once into `scratch` (for a docs build on a machine with no demo run)"
-    runs = Path(scratch)/'tiny-runs'
+    runs = Path(scratch) / 'tiny-runs'
     old = newest_demo_run(runs)
     if old:
         return old
-    cmd = [str(Path(sys.executable).parent/'finetune-nb'), 'run', 'configs/tiny.yaml', '-p', 'name=docs-demo-tiny',
-           '-p', 'tracking=none', '--runs-dir', str(runs)]
+    cmd = [
+        str(Path(sys.executable).parent / 'finetune-nb'),
+        'run',
+        'configs/tiny.yaml',
+        '-p',
+        'name=docs-demo-tiny',
+        '-p',
+        'tracking=none',
+        '--runs-dir',
+        str(runs),
+    ]
     subprocess.run(cmd, cwd=repo_root(), check=True)
     run = newest_demo_run(runs)
     if run is None:
@@ -133,86 +147,113 @@ nb_ipywidgets_js = {{}}
 suppress_warnings = ["myst.header", "mystnb.unknown_mime_type", "misc.highlighting_failure", "myst.xref_missing"]
 '''
 
-def _read_nb(p)->dict:
+
+def _read_nb(p) -> dict:
     return json.loads(Path(p).read_text())
 
-def _write_nb(nb:dict, p):
+
+def _write_nb(nb: dict, p):
     Path(p).parent.mkdir(parents=True, exist_ok=True)
     Path(p).write_text(json.dumps(nb, indent=1))
 
-def _no_raw(nb:dict)->dict:
+
+def _no_raw(nb: dict) -> dict:
     "Without raw cells (nbdev/quarto front matter such as `skip_exec: true`)"
     return dict(nb, cells=[c for c in nb['cells'] if c['cell_type'] != 'raw'])
 
-def _toctree(caption:str, pages:list)->str:
+
+def _toctree(caption: str, pages: list) -> str:
     return f"```{{toctree}}\n:caption: {caption}\n:maxdepth: 1\n\n" + '\n'.join(pages) + '\n```\n'
 
 # %% ../nbs/14_docs.ipynb #0545e9a1
-def write_source(src, run, run_label:str, nbs_path=None, execute:bool=True)->list:
+def write_source(src, run, run_label: str, nbs_path=None, execute: bool = True) -> list:
     "Assemble the Sphinx source folder `src`: home page, API pages, guides and the tutorial from the run folder `run`"
-    src, nbs = Path(src), Path(nbs_path or repo_root()/'nbs')
+    src, nbs = Path(src), Path(nbs_path or repo_root() / 'nbs')
     shutil.rmtree(src, ignore_errors=True)
     api = sorted(p for p in nbs.glob('[0-9]*.ipynb'))
     names = ['pipeline_prepare', 'pipeline_train', 'pipeline_evaluate', 'use', 'compare']
-    guides = [nbs/f'{n}.ipynb' for n in names if (nbs/f'{n}.ipynb').exists()]
+    guides = [nbs / f'{n}.ipynb' for n in names if (nbs / f'{n}.ipynb').exists()]
     for p in api:
-        _write_nb(docs_notebook(_no_raw(_read_nb(p)), execute), src/'api'/p.name)
+        _write_nb(docs_notebook(_no_raw(_read_nb(p)), execute), src / 'api' / p.name)
     for p in guides:
-        _write_nb(_no_raw(_read_nb(p)), src/'guides'/p.name)
+        _write_nb(_no_raw(_read_nb(p)), src / 'guides' / p.name)
     steps = [f'pipeline_{s}' for s in ('prepare', 'train', 'evaluate')]
     for s in steps:
-        _write_nb(_no_raw(_read_nb(Path(run)/f'{s}.ipynb')), src/'tutorial'/f'{s}.ipynb')
-    (src/'tutorial'/'report.md').write_text((Path(run)/'report.md').read_text())
-    (src/'tutorial'/'index.md').write_text(
+        _write_nb(_no_raw(_read_nb(Path(run) / f'{s}.ipynb')), src / 'tutorial' / f'{s}.ipynb')
+    (src / 'tutorial' / 'report.md').write_text((Path(run) / 'report.md').read_text())
+    (src / 'tutorial' / 'index.md').write_text(
         f"# Tutorial: a run, executed\n\n{run_label}\n\nThese are the run folder's own executed notebooks, as "
-        "papermill left them (outputs, plots and tables included), and its `report.md`.\n\n" +
-        _toctree('The run', [f'{s}' for s in steps] + ['report']))
-    home = _no_raw(_read_nb(nbs/'index.ipynb'))
-    toc = (_toctree(_SECTIONS['tutorial'], ['tutorial/index']) + '\n' +
-           _toctree(_SECTIONS['guides'], [f'guides/{p.stem}' for p in guides]) + '\n' +
-           _toctree(_SECTIONS['api'], [f'api/{p.stem}' for p in api]))
+        "papermill left them (outputs, plots and tables included), and its `report.md`.\n\n"
+        + _toctree('The run', [f'{s}' for s in steps] + ['report'])
+    )
+    home = _no_raw(_read_nb(nbs / 'index.ipynb'))
+    toc = (
+        _toctree(_SECTIONS['tutorial'], ['tutorial/index'])
+        + '\n'
+        + _toctree(_SECTIONS['guides'], [f'guides/{p.stem}' for p in guides])
+        + '\n'
+        + _toctree(_SECTIONS['api'], [f'api/{p.stem}' for p in api])
+    )
     home['cells'].append(_cell('markdown', '## Contents\n\n' + toc))
-    _write_nb(home, src/'index.ipynb')
+    _write_nb(home, src / 'index.ipynb')
     return api + guides
 
 # %% ../nbs/14_docs.ipynb #34e54dcc
-def build_docs(out='_docs', run=None, scratch='_build/docs', execute:bool=True)->Path:
+def build_docs(out='_docs', run=None, scratch='_build/docs', execute: bool = True) -> Path:
     "Build the static site `out/index.html`; `run`: the tutorial's run (default: newest demo run, else a tiny run)"
     root = repo_root()
-    scratch = root/scratch
+    scratch = root / scratch
     if run is None:
-        run = newest_demo_run(root/'runs')
+        run = newest_demo_run(root / 'runs')
     if run is not None:
-        label = (f"The run folder is `{Path(run).name}`, the newest finished demo run (`bash tools/demo.sh`: "
-                 "SmolLM2-135M-Instruct fine-tuned on ARPAbet) in this checkout's `runs/`.")
+        label = (
+            f"The run folder is `{Path(run).name}`, the newest finished demo run (`bash tools/demo.sh`: "
+            "SmolLM2-135M-Instruct fine-tuned on ARPAbet) in this checkout's `runs/`."
+        )
     else:
         run = tiny_run(scratch)
-        label = ("**No demo run was found in `runs/`, so this tutorial shows a run of the tiny random model "
-                 "(`configs/tiny.yaml`, two training steps) that the docs build executed itself: its numbers mean "
-                 "nothing.** Run `bash tools/demo.sh` and rebuild to see the real demo here.")
-    src = scratch/'src'
+        label = (
+            "**No demo run was found in `runs/`, so this tutorial shows a run of the tiny random model "
+            "(`configs/tiny.yaml`, two training steps) that the docs build executed itself: its numbers mean "
+            "nothing.** Run `bash tools/demo.sh` and rebuild to see the real demo here."
+        )
+    src = scratch / 'src'
     write_source(src, run, label, execute=execute)
     mode = 'cache' if execute else 'off'
-    (src/'conf.py').write_text(_CONF.format(mode=mode, cache=str(scratch/'cache')))
-    out = root/out
+    (src / 'conf.py').write_text(_CONF.format(mode=mode, cache=str(scratch / 'cache')))
+    out = root / out
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, '-m', 'sphinx', '-b', 'html', '-q', '--keep-going', '-d', str(scratch/'doctrees'),
-           str(src), str(out)]
-    subprocess.run(cmd, cwd=scratch, check=True)   # myst-nb writes jupyter_execute/ into the cwd
-    return out/'index.html'
+    cmd = [
+        sys.executable,
+        '-m',
+        'sphinx',
+        '-b',
+        'html',
+        '-q',
+        '--keep-going',
+        '-d',
+        str(scratch / 'doctrees'),
+        str(src),
+        str(out),
+    ]
+    subprocess.run(cmd, cwd=scratch, check=True)  # myst-nb writes jupyter_execute/ into the cwd
+    return out / 'index.html'
 
 # %% ../nbs/14_docs.ipynb #6a15029d
-def proc_notebooks(n_workers:int=2, # processes
-                   force:bool=True,  # reprocess every notebook, not only the changed ones
-                  )->Path:
+def proc_notebooks(
+    n_workers: int = 2,  # processes
+    force: bool = True,  # reprocess every notebook, not only the changed ones
+) -> Path:
     "Process every notebook into `_proc/` as `nbdev_proc_nbs` does, without its Quarto install and `pip install -e`"
     from nbdev.serve import proc_nbs
+
     return proc_nbs(n_workers=n_workers, force=force)
 
 # %% ../nbs/14_docs.ipynb #18774a56
 def main():
     "`python -m finetune_nb.docs [--proc] [--run RUN_DIR] [--no-exec]`: build the site, or only process the notebooks"
     import argparse
+
     p = argparse.ArgumentParser(description=main.__doc__)
     p.add_argument('--proc', action='store_true', help='only check that nbdev can process every notebook')
     p.add_argument('--run', help="the tutorial's run folder (default: newest demo run in runs/, else a tiny run)")
@@ -224,6 +265,7 @@ def main():
         return
     index = build_docs(args.out, args.run, execute=not args.no_exec)
     print(f"docs: open {index}")
+
 
 if __name__ == '__main__' and 'get_ipython' not in globals():
     main()

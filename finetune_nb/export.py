@@ -21,26 +21,29 @@ __all__ = ['GGUF_QUANTS', 'GGUF_PRE', 'MIN_AGREEMENT', 'BASE_MODELS', 'FORMATS',
            'add_commands', 'run_command']
 
 # %% ../nbs/06_export.ipynb #7804af56
-def run_record(run_dir, finished:bool=True)->tuple:
+def run_record(run_dir, finished: bool = True) -> tuple:
     "The config and metrics.json of `run_dir`; raises, with the reason, for a folder that is not a (finished) run"
     rd = Path(run_dir)
-    if not (rd/'config.yaml').exists():
+    if not (rd / 'config.yaml').exists():
         raise FileNotFoundError(f"{rd} is not a run folder (no config.yaml)")
-    m = json.loads((rd/'metrics.json').read_text()) if (rd/'metrics.json').exists() else {}
-    if not (rd/'adapter').is_dir() and not (rd/'model').is_dir():
+    m = json.loads((rd / 'metrics.json').read_text()) if (rd / 'metrics.json').exists() else {}
+    if not (rd / 'adapter').is_dir() and not (rd / 'model').is_dir():
         status = m.get('status', 'unknown')
         raise ConfigError(f"{rd} has no trained model (no adapter/ or model/ folder): status {status}")
     status = m.get('status', 'unknown')
     if finished and status != 'success':
         from finetune_nb.lifecycle import run_state
+
         err = m.get('error') or {}
         why = f"; error in {err.get('stage')}: {err.get('ename')}: {err.get('evalue')}" if err else ''
-        raise ConfigError(f"{rd} did not finish (status {run_state(rd, status)}{why}); "
-                          f"only a run that finished successfully can be exported")
-    return load_config(rd/'config.yaml'), m
+        raise ConfigError(
+            f"{rd} did not finish (status {run_state(rd, status)}{why}); "
+            f"only a run that finished successfully can be exported"
+        )
+    return load_config(rd / 'config.yaml'), m
 
 # %% ../nbs/06_export.ipynb #f6aa5969
-def load_run(run_dir, merge:bool=False)->tuple:
+def load_run(run_dir, merge: bool = False) -> tuple:
     "`(model, tokenizer)` of the run in `run_dir`, the adapter applied on the evaluation's loading path"
     cfg, _ = run_record(run_dir, finished=False)
     tok = load_tokenizer(cfg.model)
@@ -49,26 +52,32 @@ def load_run(run_dir, merge:bool=False)->tuple:
         model = model.merge_and_unload()
     return model.eval(), tok
 
-@functools.lru_cache(maxsize=1)
-def _cached_run(path:str)->tuple: return load_run(path, merge=True)
 
-def _model_tok(run)->tuple:
+@functools.lru_cache(maxsize=1)
+def _cached_run(path: str) -> tuple:
+    return load_run(path, merge=True)
+
+
+def _model_tok(run) -> tuple:
     "`run` as `(model, tokenizer)`: a pair is used as is, a run folder is loaded (and kept for the next call)"
     if isinstance(run, (tuple, list)):
         return tuple(run)
     return _cached_run(str(Path(run).resolve()))
 
-def _conv(prompt, system:str='')->list:
+
+def _conv(prompt, system: str = '') -> list:
     "A conversation from a string (one user turn) or a list of messages, with `system` as its system turn"
     msgs = [{'role': 'user', 'content': prompt}] if isinstance(prompt, str) else list(prompt)
     return ([{'role': 'system', 'content': system}] if system else []) + msgs
 
-def generate(run,                     # a run folder, or the `(model, tokenizer)` of `load_run`
-             prompts:list,            # strings (one user turn each) or conversations ending with a user turn
-             max_new_tokens:int=256,  # generation limit per answer
-             system:str='',           # a system prompt put before each conversation
-             **kw,                    # passed to `model.generate` (e.g. do_sample=True, temperature=0.7)
-            )->list:
+# %% ../nbs/06_export.ipynb #cc5052e2
+def generate(
+    run,  # a run folder, or the `(model, tokenizer)` of `load_run`
+    prompts: list,  # strings (one user turn each) or conversations ending with a user turn
+    max_new_tokens: int = 256,  # generation limit per answer
+    system: str = '',  # a system prompt put before each conversation
+    **kw,  # passed to `model.generate` (e.g. do_sample=True, temperature=0.7)
+) -> list:
     "The answers (strings) of the run's model to `prompts`, greedy unless `kw` says otherwise"
     model, tok = _model_tok(run)
     answers = evaluate.generate(model, tok, [_conv(p, system) for p in prompts], max_new_tokens, **kw)
@@ -79,13 +88,14 @@ def merged_model(run_dir):
     "Base + adapter of `run_dir` as one plain transformers model in fp32; a QLoRA base is dequantized before merging"
     cfg, _ = run_record(run_dir, finished=False)
     rd = Path(run_dir)
-    if (rd/'model').is_dir():
-        return load_model(str(rd/'model')).eval()
+    if (rd / 'model').is_dir():
+        return load_model(str(rd / 'model')).eval()
     from peft import PeftModel
+
     base = load_model(cfg.model, cfg.quantize)
     if cfg.quantize != 'none':
         base = base.dequantize(dtype=torch.float32)
-    return PeftModel.from_pretrained(base, rd/'adapter').merge_and_unload().eval()
+    return PeftModel.from_pretrained(base, rd / 'adapter').merge_and_unload().eval()
 
 # %% ../nbs/06_export.ipynb #4e11bef6
 def write_merged(model, tok, dest):
@@ -99,16 +109,20 @@ def write_merged(model, tok, dest):
     return dest
 
 # %% ../nbs/06_export.ipynb #dc267c41
-GGUF_QUANTS = dict(f16=(gguf.GGMLQuantizationType.F16, gguf.LlamaFileType.MOSTLY_F16),
-                   q8_0=(gguf.GGMLQuantizationType.Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0))
+GGUF_QUANTS = dict(
+    f16=(gguf.GGMLQuantizationType.F16, gguf.LlamaFileType.MOSTLY_F16),
+    q8_0=(gguf.GGMLQuantizationType.Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
+)
 
-def permute_qk(w:np.ndarray, n_head:int)->np.ndarray:
+
+def permute_qk(w: np.ndarray, n_head: int) -> np.ndarray:
     "Rows of a Q or K projection with `n_head` heads reordered from rotary halves (transformers) to pairs (llama.cpp)"
-    return w.reshape(n_head, 2, w.shape[0]//n_head//2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
-def unpermute_qk(w:np.ndarray, n_head:int)->np.ndarray:
+
+def unpermute_qk(w: np.ndarray, n_head: int) -> np.ndarray:
     "The inverse of `permute_qk`"
-    return w.reshape(n_head, w.shape[0]//n_head//2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+    return w.reshape(n_head, w.shape[0] // n_head // 2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 # %% ../nbs/06_export.ipynb #c1888f03
 def _check_llama(c):
@@ -125,6 +139,7 @@ def _check_llama(c):
         raise ConfigError("GGUF export: " + '; '.join(probs) + "; export --format merged instead")
     return rope.get('rope_theta', getattr(c, 'rope_theta', 10000.0))
 
+# %% ../nbs/06_export.ipynb #3edb9b8e
 def gguf_tensors(model):
     "`(name, float32 array)` of each weight of a Llama `model`, named and laid out as llama.cpp's converter writes them"
     c = model.config
@@ -145,13 +160,15 @@ def gguf_tensors(model):
         yield f'{name}.{suffix}', w
 
 # %% ../nbs/06_export.ipynb #7be11f2f
-GGUF_PRE = {'ae74b2a2c5bed17762861623bca674411d40387a0202d53c03c8bdafb2b81679': 'smollm'}   # SmolLM / SmolLM2
+GGUF_PRE = {'ae74b2a2c5bed17762861623bca674411d40387a0202d53c03c8bdafb2b81679': 'smollm'}  # SmolLM / SmolLM2
 
-def _merges(tok)->list:
+
+def _merges(tok) -> list:
     merges = json.loads(tok.backend_tokenizer.to_str())['model'].get('merges') or []
     return [m if isinstance(m, str) else ' '.join(m) for m in merges]
 
-def _tokens(tok, n_vocab:int)->tuple:
+
+def _tokens(tok, n_vocab: int) -> tuple:
     "Tokens by id and their GGUF types; ids the tokenizer doesn't use are unused `[PAD<i>]` tokens"
     inv = {i: t for t, i in tok.get_vocab().items()}
     added = tok.added_tokens_decoder
@@ -168,26 +185,30 @@ def _tokens(tok, n_vocab:int)->tuple:
             types.append(gguf.TokenType.NORMAL)
     return tokens, types
 
-def tokenizer_fingerprint(tok)->str:
+
+def tokenizer_fingerprint(tok) -> str:
     "sha256 of a tokenizer's tokens (by id) and BPE merges"
     tokens, _ = _tokens(tok, len(tok))
     return hashlib.sha256(('\n'.join(tokens) + '\n\n' + '\n'.join(_merges(tok))).encode()).hexdigest()
 
-def gguf_pre(tok)->str:
+# %% ../nbs/06_export.ipynb #f4b70e73
+def gguf_pre(tok) -> str:
     "llama.cpp's name for the pre-tokenizer of `tok`; raises for a tokenizer `GGUF_PRE` doesn't know"
     if type(tok.backend_tokenizer.model).__name__ != 'BPE':
         raise ConfigError("GGUF export: only BPE (GPT-2 style) tokenizers are supported; export --format merged")
     fp = tokenizer_fingerprint(tok)
     if fp not in GGUF_PRE:
-        raise ConfigError(f"GGUF export: llama.cpp's pre-tokenizer for this tokenizer is not known (fingerprint {fp}); "
-                          f"add it to finetune_nb.export.GGUF_PRE, or export --format merged")
+        raise ConfigError(
+            f"GGUF export: llama.cpp's pre-tokenizer for this tokenizer is not known (fingerprint {fp}); "
+            f"add it to finetune_nb.export.GGUF_PRE, or export --format merged"
+        )
     return GGUF_PRE[fp]
 
 # %% ../nbs/06_export.ipynb #67ea1501
-def _gguf_metadata(w, model, tok, name:str):
+def _gguf_metadata(w, model, tok, name: str):
     "Architecture, sizes and tokenizer of `model` into the GGUF writer `w`"
     c = model.config
-    head_dim = getattr(c, 'head_dim', None) or c.hidden_size//c.num_attention_heads
+    head_dim = getattr(c, 'head_dim', None) or c.hidden_size // c.num_attention_heads
     w.add_type('model')
     w.add_name(name)
     w.add_block_count(c.num_hidden_layers)
@@ -200,7 +221,7 @@ def _gguf_metadata(w, model, tok, name:str):
     w.add_layer_norm_rms_eps(c.rms_norm_eps)
     w.add_vocab_size(c.vocab_size)
     w.add_rope_dimension_count(head_dim)
-    if head_dim != c.hidden_size//c.num_attention_heads:
+    if head_dim != c.hidden_size // c.num_attention_heads:
         w.add_key_length(head_dim)
         w.add_value_length(head_dim)
     tokens, types = _tokens(tok, c.vocab_size)
@@ -218,7 +239,7 @@ def _gguf_metadata(w, model, tok, name:str):
     w.add_chat_template(tok.chat_template)
 
 # %% ../nbs/06_export.ipynb #05d91c7a
-def write_gguf(model, tok, path, quant:str='q8_0', name:str='')->Path:
+def write_gguf(model, tok, path, quant: str = 'q8_0', name: str = '') -> Path:
     "Write the Llama `model` with `tok` into the GGUF file `path`; matrices in `quant` (f16 or q8_0), norms in f32"
     if quant not in GGUF_QUANTS:
         raise ConfigError(f"quant: {quant!r} is not one of {', '.join(GGUF_QUANTS)}")
@@ -242,20 +263,26 @@ def write_gguf(model, tok, path, quant:str='q8_0', name:str='')->Path:
     return path
 
 # %% ../nbs/06_export.ipynb #8674ca90
-MIN_AGREEMENT = {'merged': 1.0,        # the same function in the same precision
-                 'gguf-f16': 0.95,     # demo: 100 % (32/32 answers identical)
-                 'gguf-q8_0': 0.85,    # demo: 92.9 % (28/32 identical)
-                 'merged-qlora': 0.85} # 4-bit kernels compute in bf16, the merged export in fp32
+MIN_AGREEMENT = {
+    'merged': 1.0,  # the same function in the same precision
+    'gguf-f16': 0.95,  # demo: 100 % (32/32 answers identical)
+    'gguf-q8_0': 0.85,  # demo: 92.9 % (28/32 identical)
+    'merged-qlora': 0.85,
+}  # 4-bit kernels compute in bf16, the merged export in fp32
 
-def export_kind(fmt:str, quant:str|None, quantize:str)->str:
+
+def export_kind(fmt: str, quant: str | None, quantize: str) -> str:
     "The key of `MIN_AGREEMENT` for an export"
     if fmt == 'merged':
         return 'merged' if quantize == 'none' else 'merged-qlora'
     return f'gguf-{quant}'
 
-def _answer_seq(a:dict, eos:int)->list: return list(a['ids']) + ([eos] if a['stopped'] else [])
 
-def agreement(ref:list, exp:list, ref_eos:int, exp_eos:int)->dict:
+def _answer_seq(a: dict, eos: int) -> list:
+    return list(a['ids']) + ([eos] if a['stopped'] else [])
+
+
+def agreement(ref: list, exp: list, ref_eos: int, exp_eos: int) -> dict:
     "Greedy token-for-token agreement of the answers `exp` with `ref` (dicts from `evaluate.generate`)"
     matched = total = same = 0
     for a, b in zip(ref, exp):
@@ -266,28 +293,30 @@ def agreement(ref:list, exp:list, ref_eos:int, exp_eos:int)->dict:
         matched += k
         total += max(len(x), len(y))
         same += x == y
-    return dict(token_agreement=round(matched/total, 4) if total else 1.0, identical=same, n=len(ref))
+    return dict(token_agreement=round(matched / total, 4) if total else 1.0, identical=same, n=len(ref))
 
 # %% ../nbs/06_export.ipynb #5673d4f7
 @torch.no_grad()
-def probe_logits(model, prompt_ids:list, answer_ids:list)->torch.Tensor:
+def probe_logits(model, prompt_ids: list, answer_ids: list) -> torch.Tensor:
     "Logits of `model` at the positions of prompt + answer that predict each answer token (at least the prompt's last)"
     ids = list(prompt_ids) + list(answer_ids)
     dev = next(model.parameters()).device
     logits = model(input_ids=torch.tensor([ids], device=dev)).logits[0].float()
     n = max(len(answer_ids), 1)
-    return logits[len(prompt_ids) - 1:len(prompt_ids) - 1 + n]
+    return logits[len(prompt_ids) - 1 : len(prompt_ids) - 1 + n]
 
-def _prompt_ids(tok, conv:list)->list:
+
+def _prompt_ids(tok, conv: list) -> list:
     text = tok.apply_chat_template(conv, tokenize=False, add_generation_prompt=True)
     return tok(text, add_special_tokens=False)['input_ids']
 
 # %% ../nbs/06_export.ipynb #046841a3
-def _gguf_file(export_dir)->Path|None:
+def _gguf_file(export_dir) -> Path | None:
     files = sorted(Path(export_dir).glob('*.gguf'))
     return files[0] if files else None
 
-def export_format(export_dir)->tuple:
+
+def export_format(export_dir) -> tuple:
     "`(format, quant)` of an export folder: ('merged', None) or ('gguf', 'f16'|'q8_0')"
     d = Path(export_dir)
     f = _gguf_file(d)
@@ -295,11 +324,12 @@ def export_format(export_dir)->tuple:
         ftype = int(gguf.GGUFReader(f).fields['general.file_type'].contents())
         quant = {int(v[1]): k for k, v in GGUF_QUANTS.items()}.get(ftype, f'file_type {ftype}')
         return 'gguf', quant
-    if (d/'config.json').exists():
+    if (d / 'config.json').exists():
         return 'merged', None
     raise FileNotFoundError(f"{d} holds no export (no config.json, no .gguf file)")
 
-def load_export(export_dir)->tuple:
+
+def load_export(export_dir) -> tuple:
     "`(model, tokenizer)` of an export, loaded with plain transformers in fp32 (a GGUF file: `gguf_file=`)"
     d = Path(export_dir)
     f = _gguf_file(d)
@@ -309,12 +339,13 @@ def load_export(export_dir)->tuple:
     return model.eval(), tok
 
 # %% ../nbs/06_export.ipynb #9592b7c9
-def _probes(run_dir, n:int)->list:
+def _probes(run_dir, n: int) -> list:
     "The prompts of the first `n` held-out examples of the run, as the evaluation gives them to the fine-tuned model"
-    rows = [json.loads(l) for l in (Path(run_dir)/'data'/'eval.jsonl').read_text().splitlines() if l.strip()]
+    rows = [json.loads(l) for l in (Path(run_dir) / 'data' / 'eval.jsonl').read_text().splitlines() if l.strip()]
     return [evaluate.split_example(r['messages'])[0] for r in rows[:n]]
 
-def _base_logits(ref_model, base_model, prompt_ids:list, answer_ids:list):
+
+def _base_logits(ref_model, base_model, prompt_ids: list, answer_ids: list):
     "`probe_logits` of the base model: `base_model`, else `ref_model` with its adapter disabled (None: neither)"
     if base_model is not None:
         return probe_logits(base_model, prompt_ids, answer_ids)
@@ -323,7 +354,8 @@ def _base_logits(ref_model, base_model, prompt_ids:list, answer_ids:list):
     with ref_model.disable_adapter():
         return probe_logits(ref_model, prompt_ids, answer_ids)
 
-def _compare(ref_model, ref_tok, model, tok, convs:list, max_new_tokens:int, base_model=None)->dict:
+# %% ../nbs/06_export.ipynb #35da7b4f
+def _compare(ref_model, ref_tok, model, tok, convs: list, max_new_tokens: int, base_model=None) -> dict:
     "Both models' answers to `convs` and the check's measurements; `base_model` default: the adapter disabled"
     ref_ans = evaluate.generate(ref_model, ref_tok, convs, max_new_tokens, precision='fp32')
     ans = evaluate.generate(model, tok, convs, max_new_tokens, precision='fp32')
@@ -339,21 +371,30 @@ def _compare(ref_model, ref_tok, model, tok, convs:list, max_new_tokens:int, bas
         err.append((r[:, :v] - e[:, :v]).abs().flatten())
         change.append((r - b).abs().flatten() if b is not None else torch.zeros(0))
     err, change = torch.cat(err), torch.cat(change)
-    ratio = float(f'{err.mean()/change.mean():.3g}') if len(change) and change.mean() > 0 else None
-    out |= dict(prompt_tokens_match=same_prompt, max_logit_diff=float(err.max()), mean_logit_diff=float(err.mean()),
-                finetune_logit_change=float(change.mean()) if len(change) else None, logit_error_ratio=ratio)
-    out['disagreements'] = [dict(prompt=c[-1]['content'], reference=a['text'], export=b['text'])
-                            for c, a, b in zip(convs, ref_ans, ans) if a['ids'] != b['ids']][:5]
+    ratio = float(f'{err.mean() / change.mean():.3g}') if len(change) and change.mean() > 0 else None
+    out |= dict(
+        prompt_tokens_match=same_prompt,
+        max_logit_diff=float(err.max()),
+        mean_logit_diff=float(err.mean()),
+        finetune_logit_change=float(change.mean()) if len(change) else None,
+        logit_error_ratio=ratio,
+    )
+    out['disagreements'] = [
+        dict(prompt=c[-1]['content'], reference=a['text'], export=b['text'])
+        for c, a, b in zip(convs, ref_ans, ans)
+        if a['ids'] != b['ids']
+    ][:5]
     return out
 
 # %% ../nbs/06_export.ipynb #8c59e2ec
-def check_export(run_dir,                     # the run whose adapter the export was made from
-                 export_dir,                  # the export folder (merged safetensors, or one .gguf file)
-                 n_probes:int=32,             # held-out prompts generated on, the first n of data/eval.jsonl
-                 min_agreement:float|None=None, # pass threshold on token agreement; None: `MIN_AGREEMENT` of the format
-                 max_error_ratio:float=0.5,   # fail at this logit error, as a share of the fine-tune's logit change
-                 reference=None,              # `(model, tokenizer)` of base + adapter, if already loaded
-                )->dict:
+def check_export(
+    run_dir,  # the run whose adapter the export was made from
+    export_dir,  # the export folder (merged safetensors, or one .gguf file)
+    n_probes: int = 32,  # held-out prompts generated on, the first n of data/eval.jsonl
+    min_agreement: float | None = None,  # pass threshold on token agreement; None: `MIN_AGREEMENT` of the format
+    max_error_ratio: float = 0.5,  # fail at this logit error, as a share of the fine-tune's logit change
+    reference=None,  # `(model, tokenizer)` of base + adapter, if already loaded
+) -> dict:
     "Export vs base + adapter on the run's held-out prompts: agreement and logit difference; writes export_check.json"
     t0 = time.time()
     cfg, _ = run_record(run_dir, finished=False)
@@ -367,27 +408,44 @@ def check_export(run_dir,                     # the run whose adapter the export
     res = _compare(ref_model, ref_tok, model, tok, convs, cfg.max_new_tokens, base)
     why = []
     if res['token_agreement'] < threshold:
-        why.append(f"token agreement {100*res['token_agreement']:.1f} % is below the threshold {100*threshold:.1f} %")
+        why.append(
+            f"token agreement {100 * res['token_agreement']:.1f} % is below the threshold {100 * threshold:.1f} %"
+        )
     if res['logit_error_ratio'] is not None and res['logit_error_ratio'] >= max_error_ratio:
-        why.append(f"its logits are {res['logit_error_ratio']:.2f}x as far from base + adapter as the fine-tune moved "
-                   f"the base model's (the limit is {max_error_ratio}): the export loses much of the fine-tune")
+        why.append(
+            f"its logits are {res['logit_error_ratio']:.2f}x as far from base + adapter as the fine-tune moved "
+            f"the base model's (the limit is {max_error_ratio}): the export loses much of the fine-tune"
+        )
     if res['prompt_tokens_match'] < res['n']:
         n_other = res['n'] - res['prompt_tokens_match']
         why.append(f"the export's tokenizer and chat template give other tokens on {n_other} of {res['n']} prompts")
-    out = dict(format=fmt, quant=quant, kind=kind, run_dir=str(Path(run_dir).resolve()), n_probes=res.pop('n'),
-               max_new_tokens=cfg.max_new_tokens, precision='fp32', min_agreement=threshold,
-               max_error_ratio=max_error_ratio, passed=not why,
-               reason='; '.join(why) or None,
-               reference='base + adapter as evaluated (peft, unmerged), greedy, the evaluation\'s generate', **res,
-               check_s=round(time.time() - t0, 2))
-    (Path(export_dir)/'export_check.json').write_text(json.dumps(out, indent=2) + '\n')
+    out = dict(
+        format=fmt,
+        quant=quant,
+        kind=kind,
+        run_dir=str(Path(run_dir).resolve()),
+        n_probes=res.pop('n'),
+        max_new_tokens=cfg.max_new_tokens,
+        precision='fp32',
+        min_agreement=threshold,
+        max_error_ratio=max_error_ratio,
+        passed=not why,
+        reason='; '.join(why) or None,
+        reference='base + adapter as evaluated (peft, unmerged), greedy, the evaluation\'s generate',
+        **res,
+        check_s=round(time.time() - t0, 2),
+    )
+    (Path(export_dir) / 'export_check.json').write_text(json.dumps(out, indent=2) + '\n')
     return out
 
 # %% ../nbs/06_export.ipynb #644c244d
-BASE_MODELS = {'smollm2-135m-instruct': ('HuggingFaceTB/SmolLM2-135M-Instruct', 'apache-2.0'),
-               'tiny-random-llama': (None, 'apache-2.0')}
+BASE_MODELS = {
+    'smollm2-135m-instruct': ('HuggingFaceTB/SmolLM2-135M-Instruct', 'apache-2.0'),
+    'tiny-random-llama': (None, 'apache-2.0'),
+}
 
-def _base_meta(name:str)->tuple:
+
+def _base_meta(name: str) -> tuple:
     "`(hub id or None, license)` of the base model `name`"
     if name in BASE_MODELS:
         return BASE_MODELS[name]
@@ -395,125 +453,166 @@ def _base_meta(name:str)->tuple:
         return None, 'unknown'
     return name, 'unknown'
 
-def _yaml_front(meta:dict)->str:
+
+def _yaml_front(meta: dict) -> str:
     import yaml
+
     return '---\n' + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + '---\n'
 
 # %% ../nbs/06_export.ipynb #fdf80dac
-def _load_howto(kind:str, dest:Path, cfg)->str:
+def _load_howto(kind: str, dest: Path, cfg) -> str:
     "How to load the artifact of `kind` ('adapter', 'merged', 'gguf'), as markdown"
     base = _base_meta(cfg.model)[0] or (resolve_model(cfg.model) if cfg.model in BASE_MODELS else cfg.model)
     if kind == 'adapter':
-        code = ("from transformers import AutoModelForCausalLM, AutoTokenizer\nfrom peft import PeftModel\n"
-                f"base = AutoModelForCausalLM.from_pretrained({base!r})\n"
-                f"tok = AutoTokenizer.from_pretrained({base!r})\n"
-                "model = PeftModel.from_pretrained(base, 'PATH/TO/adapter')")
+        code = (
+            "from transformers import AutoModelForCausalLM, AutoTokenizer\nfrom peft import PeftModel\n"
+            f"base = AutoModelForCausalLM.from_pretrained({base!r})\n"
+            f"tok = AutoTokenizer.from_pretrained({base!r})\n"
+            "model = PeftModel.from_pretrained(base, 'PATH/TO/adapter')"
+        )
         extra = "Or, with finetune_nb: `model, tok = finetune_nb.load_run('PATH/TO/run')`."
         return f"```python\n{code}\n```\n\n{extra}\n"
     if kind == 'merged':
-        code = ("from transformers import AutoModelForCausalLM, AutoTokenizer\n"
-                "model = AutoModelForCausalLM.from_pretrained('PATH/TO/this/folder')\n"
-                "tok = AutoTokenizer.from_pretrained('PATH/TO/this/folder')")
+        code = (
+            "from transformers import AutoModelForCausalLM, AutoTokenizer\n"
+            "model = AutoModelForCausalLM.from_pretrained('PATH/TO/this/folder')\n"
+            "tok = AutoTokenizer.from_pretrained('PATH/TO/this/folder')"
+        )
         return f"```python\n{code}\n```\n\nNo peft or finetune_nb needed: the adapter is merged into the weights.\n"
     f = _gguf_file(dest)
     fname = f.name if f is not None else 'MODEL.gguf'
-    code = ("from transformers import AutoModelForCausalLM, AutoTokenizer\n"
-            f"model = AutoModelForCausalLM.from_pretrained('PATH/TO/this/folder', gguf_file={fname!r})\n"
-            f"tok = AutoTokenizer.from_pretrained('PATH/TO/this/folder', gguf_file={fname!r})")
-    return (f"llama.cpp: `llama-cli -m {fname} -cnv` (the chat template and EOS are in the file's metadata).\n\n"
-            f"transformers (dequantizes to fp32):\n\n```python\n{code}\n```\n")
+    code = (
+        "from transformers import AutoModelForCausalLM, AutoTokenizer\n"
+        f"model = AutoModelForCausalLM.from_pretrained('PATH/TO/this/folder', gguf_file={fname!r})\n"
+        f"tok = AutoTokenizer.from_pretrained('PATH/TO/this/folder', gguf_file={fname!r})"
+    )
+    return (
+        f"llama.cpp: `llama-cli -m {fname} -cnv` (the chat template and EOS are in the file's metadata).\n\n"
+        f"transformers (dequantizes to fp32):\n\n```python\n{code}\n```\n"
+    )
 
 # %% ../nbs/06_export.ipynb #936079e6
-def _data_section(d:dict)->list:
-    lines = ["## Data\n", f"- source: `{d.get('source', '?')}` (format {d.get('data_format', '?')})",
-             f"- sha256 of the source: `{d.get('data_hash', '?')}`",
-             f"- examples: {d.get('n_train', '?')} for training, {d.get('n_eval', '?')} held out for evaluation, "
-             f"{d.get('n_rejected', 0)} rows quarantined as bad"]
+def _data_section(d: dict) -> list:
+    lines = [
+        "## Data\n",
+        f"- source: `{d.get('source', '?')}` (format {d.get('data_format', '?')})",
+        f"- sha256 of the source: `{d.get('data_hash', '?')}`",
+        f"- examples: {d.get('n_train', '?')} for training, {d.get('n_eval', '?')} held out for evaluation, "
+        f"{d.get('n_rejected', 0)} rows quarantined as bad",
+    ]
     flags = d.get('flags') or []
     lines.append("- audit flags: none" if not flags else "- audit flags:")
     lines += [f"  - **{f['severity']}** ({f['check']}): {f['message']}" for f in flags]
     return lines
 
-def _eval_section(ev:dict)->list:
+
+def _eval_section(ev: dict) -> list:
     if not ev:
         return ["## Evaluation\n", "Not evaluated."]
     v = ev['verdict']
-    return ["## Evaluation\n", f"**{v['sentence']}**\n",
-            f"{ev['n']} held-out examples; task {ev['task']}; primary metric {ev['primary']}; generation precision "
-            f"{ev['precision']}. Differences are paired, with 95 % bootstrap confidence intervals.\n",
-            evaluate.results_table(ev)]
+    return [
+        "## Evaluation\n",
+        f"**{v['sentence']}**\n",
+        f"{ev['n']} held-out examples; task {ev['task']}; primary metric {ev['primary']}; generation precision "
+        f"{ev['precision']}. Differences are paired, with 95 % bootstrap confidence intervals.\n",
+        evaluate.results_table(ev),
+    ]
 
-def _check_section(chk:dict)->list:
+# %% ../nbs/06_export.ipynb #e9b3e6d1
+def _check_section(chk: dict) -> list:
     verdict = 'passed' if chk['passed'] else 'FAILED'
-    return ["## Export check\n",
-            f"This {chk['kind']} export answered the run's first {chk['n_probes']} held-out prompts like base + "
-            f"adapter as evaluated: **{verdict}** (threshold {100*chk['min_agreement']:.0f} %).\n",
-            "| greedy token agreement | identical answers | same prompt tokens | max logit difference |",
-            "|---|---|---|---|",
-            f"| {100*chk['token_agreement']:.1f} % | {chk['identical']}/{chk['n_probes']} | "
-            f"{chk['prompt_tokens_match']}/{chk['n_probes']} | {chk['max_logit_diff']:.3g} |",
-            "\nDetails in `export_check.json`."]
+    return [
+        "## Export check\n",
+        f"This {chk['kind']} export answered the run's first {chk['n_probes']} held-out prompts like base + "
+        f"adapter as evaluated: **{verdict}** (threshold {100 * chk['min_agreement']:.0f} %).\n",
+        "| greedy token agreement | identical answers | same prompt tokens | max logit difference |",
+        "|---|---|---|---|",
+        f"| {100 * chk['token_agreement']:.1f} % | {chk['identical']}/{chk['n_probes']} | "
+        f"{chk['prompt_tokens_match']}/{chk['n_probes']} | {chk['max_logit_diff']:.3g} |",
+        "\nDetails in `export_check.json`.",
+    ]
 
 # %% ../nbs/06_export.ipynb #e979ad95
-def _limits(cfg, m:dict)->list:
+def _limits(cfg, m: dict) -> list:
     ev = m.get('eval') or {}
     worth = (ev.get('verdict') or {}).get('worth_it')
-    lines = ["## Intended use and limits\n",
-             f"- Intended for the task of its training data (`{cfg.data_path}`), with prompts like those; answers are "
-             f"up to {cfg.max_new_tokens} tokens as evaluated.",
-             f"- Evaluated on {ev.get('n', 0)} held-out examples of the same source only: no safety, bias or "
-             "out-of-domain evaluation was done. The base model's own limits apply.",
-             "- A fine-tune narrows the model: expect it to answer in the trained format even when asked otherwise."]
+    lines = [
+        "## Intended use and limits\n",
+        f"- Intended for the task of its training data (`{cfg.data_path}`), with prompts like those; answers are "
+        f"up to {cfg.max_new_tokens} tokens as evaluated.",
+        f"- Evaluated on {ev.get('n', 0)} held-out examples of the same source only: no safety, bias or "
+        "out-of-domain evaluation was done. The base model's own limits apply.",
+        "- A fine-tune narrows the model: expect it to answer in the trained format even when asked otherwise.",
+    ]
     if worth is False:
         lines.append("- **The evaluation found no significant gain over prompting the base model**: prefer that.")
     return lines
 
-def write_model_card(run_dir,            # the run the card describes
-                     dest,               # folder to write README.md into: the adapter or an export
-                     check:dict|None=None, # the export check, for an export
-                    )->Path:
+# %% ../nbs/06_export.ipynb #5aaaa5d1
+def write_model_card(
+    run_dir,  # the run the card describes
+    dest,  # folder to write README.md into: the adapter or an export
+    check: dict | None = None,  # the export check, for an export
+) -> Path:
     "README.md in `dest`: a Hugging Face model card generated from the run"
     import yaml
+
     cfg, m = run_record(run_dir, finished=False)
     dest = Path(dest)
-    kind = 'gguf' if _gguf_file(dest) is not None else 'merged' if (dest/'config.json').exists() else 'adapter'
+    kind = 'gguf' if _gguf_file(dest) is not None else 'merged' if (dest / 'config.json').exists() else 'adapter'
     hub_id, license_ = _base_meta(cfg.model)
     method = 'full fine-tune' if cfg.method == 'full' else 'QLoRA' if cfg.quantize != 'none' else 'LoRA'
-    tags = ['finetune_nb', 'text-generation'] + ([method.lower()] if cfg.method == 'lora' else []) + \
-           (['gguf'] if kind == 'gguf' else [])
+    tags = (
+        ['finetune_nb', 'text-generation']
+        + ([method.lower()] if cfg.method == 'lora' else [])
+        + (['gguf'] if kind == 'gguf' else [])
+    )
     meta = ({'base_model': hub_id} if hub_id else {}) | dict(
-        library_name=dict(adapter='peft', merged='transformers', gguf='gguf')[kind], tags=tags, license=license_,
-        pipeline_tag='text-generation')
+        library_name=dict(adapter='peft', merged='transformers', gguf='gguf')[kind],
+        tags=tags,
+        license=license_,
+        pipeline_tag='text-generation',
+    )
     tr = m.get('train') or {}
     what = dict(adapter='LoRA adapter', merged='merged model (safetensors)', gguf='GGUF file')[kind]
-    lines = [_yaml_front(meta), f"# {cfg.name}: {cfg.model} fine-tuned with {method}\n",
-             f"Made with [finetune_nb](https://github.com/finetune-nb/finetune_nb) from the run `{Path(run_dir).name}` "
-             f"(status {m.get('status')}). This folder holds the {what}.\n"]
+    lines = [
+        _yaml_front(meta),
+        f"# {cfg.name}: {cfg.model} fine-tuned with {method}\n",
+        f"Made with [finetune_nb](https://github.com/finetune-nb/finetune_nb) from the run `{Path(run_dir).name}` "
+        f"(status {m.get('status')}). This folder holds the {what}.\n",
+    ]
     lines += _eval_section(m.get('eval') or {}) + ['']
     if check:
         lines += _check_section(check) + ['']
     lines += _data_section(m.get('data') or {}) + ['']
     loss = f"loss {tr.get('loss_first', float('nan')):.3f} → {tr.get('loss_last', float('nan')):.3f}"
-    lines += ["## Training\n", f"{tr.get('steps', '?')} optimizer steps, {loss}, {tr.get('wall_s', 0):.0f} s. "
-              "The resolved config:\n",
-              "```yaml\n" + (Path(run_dir)/'config.yaml').read_text().strip() + "\n```\n"]
+    lines += [
+        "## Training\n",
+        f"{tr.get('steps', '?')} optimizer steps, {loss}, {tr.get('wall_s', 0):.0f} s. The resolved config:\n",
+        "```yaml\n" + (Path(run_dir) / 'config.yaml').read_text().strip() + "\n```\n",
+    ]
     lines += _limits(cfg, m) + ['', "## How to load\n", _load_howto(kind, dest, cfg)]
-    p = dest/'README.md'
+    p = dest / 'README.md'
     p.write_text('\n'.join(lines) + '\n')
     return p
 
 # %% ../nbs/06_export.ipynb #8c865f02
 FORMATS = ('merged', 'gguf')
 
+
 class ExportCheckFailed(RuntimeError):
     "The export doesn't behave like base + adapter; `check` holds the measurements"
-    def __init__(self, msg:str, check:dict):
+
+    def __init__(self, msg: str, check: dict):
         super().__init__(msg)
         self.check = check
 
-def _size_mb(p:Path)->float: return round(sum(f.stat().st_size for f in p.rglob('*') if f.is_file())/2**20, 1)
 
-def _swap_in(tmp:Path, out:Path):
+def _size_mb(p: Path) -> float:
+    return round(sum(f.stat().st_size for f in p.rglob('*') if f.is_file()) / 2**20, 1)
+
+
+def _swap_in(tmp: Path, out: Path):
     "Rename `tmp` to `out`, replacing an existing `out` only once `tmp` is complete"
     old = out.with_name(f'.{out.name}.old')
     shutil.rmtree(old, ignore_errors=True)
@@ -523,22 +622,23 @@ def _swap_in(tmp:Path, out:Path):
     shutil.rmtree(old, ignore_errors=True)
 
 # %% ../nbs/06_export.ipynb #007947bd
-def export_run(run_dir,                     # a run folder that finished successfully
-               fmt:str='merged',            # 'merged' (safetensors) or 'gguf'
-               out=None,                    # export folder; default: the run's exports/merged or exports/gguf-<quant>
-               quant:str='q8_0',            # GGUF matrices: 'f16' or 'q8_0'
-               force:bool=False,            # replace an existing `out`
-               n_probes:int=32,             # held-out prompts the check generates on
-               min_agreement:float|None=None, # the check's threshold; None: `MIN_AGREEMENT`
-               progress=print,
-              )->dict:
+def export_run(
+    run_dir,  # a run folder that finished successfully
+    fmt: str = 'merged',  # 'merged' (safetensors) or 'gguf'
+    out=None,  # export folder; default: the run's exports/merged or exports/gguf-<quant>
+    quant: str = 'q8_0',  # GGUF matrices: 'f16' or 'q8_0'
+    force: bool = False,  # replace an existing `out`
+    n_probes: int = 32,  # held-out prompts the check generates on
+    min_agreement: float | None = None,  # the check's threshold; None: `MIN_AGREEMENT`
+    progress=print,
+) -> dict:
     "Export the run, check it against base + adapter, and move it into `out`; returns the check, raises if it fails"
     cfg, _ = run_record(run_dir)
     if fmt not in FORMATS:
         raise ConfigError(f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
     if fmt == 'gguf' and quant not in GGUF_QUANTS:
         raise ConfigError(f"quant: {quant!r} is not one of {', '.join(GGUF_QUANTS)}")
-    out = Path(out) if out else Path(run_dir)/'exports'/('merged' if fmt == 'merged' else f'gguf-{quant}')
+    out = Path(out) if out else Path(run_dir) / 'exports' / ('merged' if fmt == 'merged' else f'gguf-{quant}')
     if out.exists() and not force:
         raise ConfigError(f"{out} already exists; pass --force to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -550,12 +650,12 @@ def export_run(run_dir,                     # a run folder that finished success
         if fmt == 'merged':
             write_merged(model, tok, tmp)
         else:
-            write_gguf(model, tok, tmp/f'{cfg.name}-{quant}.gguf', quant, name=f'{cfg.name} ({cfg.model} + adapter)')
+            write_gguf(model, tok, tmp / f'{cfg.name}-{quant}.gguf', quant, name=f'{cfg.name} ({cfg.model} + adapter)')
         export_s = round(time.time() - t0, 2)
         del model
         progress(f"export: written in {export_s:.1f} s; checking it against base + adapter on {n_probes} prompts")
         chk = check_export(run_dir, tmp, n_probes, min_agreement) | dict(export_s=export_s, size_mb=_size_mb(tmp))
-        (tmp/'export_check.json').write_text(json.dumps(chk, indent=2) + '\n')
+        (tmp / 'export_check.json').write_text(json.dumps(chk, indent=2) + '\n')
         write_model_card(run_dir, tmp, chk)
         if not chk['passed']:
             rejected = out.with_name(out.name + '.rejected')
@@ -569,13 +669,16 @@ def export_run(run_dir,                     # a run folder that finished success
 # %% ../nbs/06_export.ipynb #229ad4b7
 class ChatSession:
     "A conversation with a model: `ask` answers a user turn in the context of the earlier ones"
-    def __init__(self, model, tok, system:str='', max_new_tokens:int=256, **kw):
+
+    def __init__(self, model, tok, system: str = '', max_new_tokens: int = 256, **kw):
         self.model, self.tok, self.system, self.max_new_tokens, self.kw = model, tok, system, max_new_tokens, kw
         self.reset()
+
     def reset(self):
         "Forget the conversation"
         self.messages = [{'role': 'system', 'content': self.system}] if self.system else []
-    def ask(self, text:str, streamer=None)->str:
+
+    def ask(self, text: str, streamer=None) -> str:
         "The model's answer to `text`, given the conversation so far"
         self.messages.append({'role': 'user', 'content': text})
         kw = self.kw | (dict(streamer=streamer) if streamer is not None else {})
@@ -586,14 +689,17 @@ class ChatSession:
 # %% ../nbs/06_export.ipynb #59282374
 class _Echo(TextStreamer):
     "A `TextStreamer` that writes the answer to `out` as it is generated"
+
     def __init__(self, tok, out):
         super().__init__(tok, skip_prompt=True, skip_special_tokens=True)
         self.out = out
-    def on_finalized_text(self, text:str, stream_end:bool=False):
+
+    def on_finalized_text(self, text: str, stream_end: bool = False):
         self.out.write(text + ('\n' if stream_end else ''))
         self.out.flush()
 
-def chat(run_dir, system:str='', max_new_tokens:int=256, inp=None, out=None)->int:
+
+def chat(run_dir, system: str = '', max_new_tokens: int = 256, inp=None, out=None) -> int:
     "A terminal chat with the run's model: reads lines from `inp` (stdin), streams the answers to `out` (stdout)"
     inp, out = inp or sys.stdin, out or sys.stdout
     model, tok = load_run(run_dir, merge=True)
@@ -616,26 +722,32 @@ def chat(run_dir, system:str='', max_new_tokens:int=256, inp=None, out=None)->in
     return 0
 
 # %% ../nbs/06_export.ipynb #950d39d2
-def chat_widget(run, system:str='', max_new_tokens:int=256):
+def chat_widget(run, system: str = '', max_new_tokens: int = 256):
     "A chat box for JupyterLab with the run's model (`run`: a run folder or `(model, tokenizer)`); `.send(text)` types"
     import ipywidgets as W
+
     model, tok = _model_tok(run)
     s = ChatSession(model, tok, system, max_new_tokens)
     log = W.HTML(layout=W.Layout(border='1px solid #ddd', padding='4px', min_height='120px'))
     box = W.Text(placeholder='Type a message, press Enter', continuous_update=False, layout=W.Layout(width='70%'))
     send, reset = W.Button(description='Send', button_style='primary'), W.Button(description='Reset')
+
     def render():
         turns = [m for m in s.messages if m['role'] != 'system']
-        log.value = ''.join(f"<p><b>{'you' if m['role'] == 'user' else 'model'}:</b> {html.escape(m['content'])}</p>"
-                            for m in turns)
-    def on_send(text:str):
+        log.value = ''.join(
+            f"<p><b>{'you' if m['role'] == 'user' else 'model'}:</b> {html.escape(m['content'])}</p>" for m in turns
+        )
+
+    def on_send(text: str):
         if text.strip():
             s.ask(text.strip())
             render()
         box.value = ''
+
     def on_reset(_):
         s.reset()
         render()
+
     send.on_click(lambda _: on_send(box.value))
     box.observe(lambda ch: on_send(ch['new']), names='value')
     reset.on_click(on_reset)
@@ -653,8 +765,12 @@ def add_commands(sub):
     p.add_argument('--quant', choices=list(GGUF_QUANTS), default='q8_0', help='GGUF matrix type (default q8_0)')
     p.add_argument('--force', action='store_true', help='replace an existing --out')
     p.add_argument('--probes', type=int, default=32, help='held-out prompts the check generates on (default 32)')
-    p.add_argument('--min-agreement', type=float, help='pass threshold of the greedy token agreement, 0-1 '
-                   '(default: 1 for merged LoRA, see finetune_nb.export.MIN_AGREEMENT)')
+    p.add_argument(
+        '--min-agreement',
+        type=float,
+        help='pass threshold of the greedy token agreement, 0-1 '
+        '(default: 1 for merged LoRA, see finetune_nb.export.MIN_AGREEMENT)',
+    )
     p.add_argument('--check', metavar='EXPORT', help='check an existing export folder instead of exporting')
     p = sub.add_parser('chat', help="chat with a run's model in the terminal")
     p.add_argument('run_dir', help='the run folder')
@@ -663,12 +779,15 @@ def add_commands(sub):
     return sub
 
 # %% ../nbs/06_export.ipynb #85413cf6
-def _check_line(c:dict)->str:
-    return (f"{c['n_probes']} held-out prompts: greedy token agreement {100*c['token_agreement']:.1f} % (threshold "
-            f"{100*c['min_agreement']:.0f} %), {c['identical']}/{c['n_probes']} identical answers, "
-            f"max logit difference {c['max_logit_diff']:.3g}")
+def _check_line(c: dict) -> str:
+    return (
+        f"{c['n_probes']} held-out prompts: greedy token agreement {100 * c['token_agreement']:.1f} % (threshold "
+        f"{100 * c['min_agreement']:.0f} %), {c['identical']}/{c['n_probes']} identical answers, "
+        f"max logit difference {c['max_logit_diff']:.3g}"
+    )
 
-def _export_cmd(args)->int:
+
+def _export_cmd(args) -> int:
     if args.probes < 1:
         raise ConfigError("--probes: must be >= 1")
     if args.check:
@@ -691,7 +810,8 @@ def _export_cmd(args)->int:
     print(f"check: {_check_line(c)}: passed")
     return 0
 
-def run_command(args)->int:
+# %% ../nbs/06_export.ipynb #9478b496
+def run_command(args) -> int:
     "Run the `export` or `chat` command parsed into `args`; returns the exit status"
     if args.cmd == 'export':
         return _export_cmd(args)

@@ -17,9 +17,10 @@ __all__ = ['OFFTASK_FILE', 'offtask_prompts', 'TaskFormat', 'task_format', 'forg
            'forgetting_line']
 
 # %% ../nbs/04c_forgetting.ipynb #be10013a
-OFFTASK_FILE = Path(finetune_nb.__file__).parent/'offtask_prompts.jsonl'
+OFFTASK_FILE = Path(finetune_nb.__file__).parent / 'offtask_prompts.jsonl'
 
-def offtask_prompts(n:int=100)->list:
+
+def offtask_prompts(n: int = 100) -> list:
     "The first `n` bundled off-task instructions"
     with open(OFFTASK_FILE) as f:
         return [json.loads(line)['prompt'] for line in f][:n]
@@ -28,11 +29,12 @@ def offtask_prompts(n:int=100)->list:
 @dataclass
 class TaskFormat:
     "What an answer in the task's format looks like"
-    kind: str               # labelled, json, vocabulary or none
-    labels: tuple = ()      # the labels of a labelled task
-    vocab: frozenset = frozenset()   # the training answers' words, for a closed-vocabulary task
 
-    def matches(self, answer:str)->bool|None:
+    kind: str  # labelled, json, vocabulary or none
+    labels: tuple = ()  # the labels of a labelled task
+    vocab: frozenset = frozenset()  # the training answers' words, for a closed-vocabulary task
+
+    def matches(self, answer: str) -> bool | None:
         "Whether `answer` is in the task's format (None: the format can't be recognised)"
         if self.kind == 'labelled':
             lab = parse_label(answer, list(self.labels))
@@ -44,7 +46,8 @@ class TaskFormat:
             return bool(words) and all(w in self.vocab for w in words)
         return None
 
-def task_format(task:dict, train_refs:list, max_vocab:int=300)->TaskFormat:
+
+def task_format(task: dict, train_refs: list, max_vocab: int = 300) -> TaskFormat:
     "The format of `task` (from `task_metrics`), learnt from the training answers where it is a vocabulary"
     if task['kind'] == 'labelled':
         return TaskFormat('labelled', tuple(task['labels']))
@@ -54,39 +57,63 @@ def task_format(task:dict, train_refs:list, max_vocab:int=300)->TaskFormat:
     return TaskFormat('vocabulary', vocab=vocab) if 0 < len(vocab) <= max_vocab else TaskFormat('none')
 
 # %% ../nbs/04c_forgetting.ipynb #4aae9b41
-def forgetting_reference(base, tok, n:int=100, max_new_tokens:int=48, batch_size:int=128, precision:str='fp32')->dict:
+def forgetting_reference(
+    base, tok, n: int = 100, max_new_tokens: int = 48, batch_size: int = 128, precision: str = 'fp32'
+) -> dict:
     "The base model's greedy answers to `n` off-task instructions, its loss on them, and the tokenized references"
     convs = [[dict(role='user', content=p)] for p in offtask_prompts(n)]
     answers = generate(base, tok, convs, max_new_tokens, batch_size, precision=precision)
-    keep = [i for i, a in enumerate(answers) if a['ids']]   # an empty reference has no token to score
+    keep = [i for i, a in enumerate(answers) if a['ids']]  # an empty reference has no token to score
     exs = [tokenize_chat(tok, convs[i] + [dict(role='assistant', content=answers[i]['text'])], 'last') for i in keep]
-    return dict(convs=convs, answers=[a['text'] for a in answers], exs=exs, max_new_tokens=max_new_tokens,
-                base_loss=heldout_loss(base, exs, tok.pad_token_id, precision=precision) if exs else None)
+    return dict(
+        convs=convs,
+        answers=[a['text'] for a in answers],
+        exs=exs,
+        max_new_tokens=max_new_tokens,
+        base_loss=heldout_loss(base, exs, tok.pad_token_id, precision=precision) if exs else None,
+    )
 
-def forgetting_result(ref:dict, model, tok, fmt:TaskFormat, batch_size:int=128, precision:str='fp32')->dict:
+# %% ../nbs/04c_forgetting.ipynb #644e957d
+def forgetting_result(ref: dict, model, tok, fmt: TaskFormat, batch_size: int = 128, precision: str = 'fp32') -> dict:
     "Loss of `model` on the base answers against the base's own, and format leakage of `model` and of the base"
     answers = generate(model, tok, ref['convs'], ref['max_new_tokens'], batch_size, precision=precision)
     loss = heldout_loss(model, ref['exs'], tok.pad_token_id, precision=precision) if ref['exs'] else None
     ft_in = [fmt.matches(a['text']) for a in answers]
     base_in = [fmt.matches(a) for a in ref['answers']]
-    leak = None if fmt.kind == 'none' else round(sum(ft_in)/len(ft_in), 4)
-    base_leak = None if fmt.kind == 'none' else round(sum(base_in)/len(base_in), 4)
-    examples = [dict(prompt=c[-1]['content'], base=b, finetuned=a['text'])
-                for c, b, a, x in zip(ref['convs'], ref['answers'], answers, ft_in) if x][:3]
-    out = dict(n=len(answers), base_loss=_r(ref['base_loss']), finetuned_loss=_r(loss), format=fmt.kind,
-               leakage=leak, base_leakage=base_leak, leaking_examples=examples)
-    out['loss_ratio'] = _r(loss/ref['base_loss']) if loss is not None and ref['base_loss'] else None
+    leak = None if fmt.kind == 'none' else round(sum(ft_in) / len(ft_in), 4)
+    base_leak = None if fmt.kind == 'none' else round(sum(base_in) / len(base_in), 4)
+    examples = [
+        dict(prompt=c[-1]['content'], base=b, finetuned=a['text'])
+        for c, b, a, x in zip(ref['convs'], ref['answers'], answers, ft_in)
+        if x
+    ][:3]
+    out = dict(
+        n=len(answers),
+        base_loss=_r(ref['base_loss']),
+        finetuned_loss=_r(loss),
+        format=fmt.kind,
+        leakage=leak,
+        base_leakage=base_leak,
+        leaking_examples=examples,
+    )
+    out['loss_ratio'] = _r(loss / ref['base_loss']) if loss is not None and ref['base_loss'] else None
     out['summary'] = forgetting_line(out)
     return out
 
-def _r(x, nd:int=4): return None if x is None else round(float(x), nd)
+
+def _r(x, nd: int = 4):
+    return None if x is None else round(float(x), nd)
 
 # %% ../nbs/04c_forgetting.ipynb #012d6a7b
-def forgetting_line(f:dict)->str:
+def forgetting_line(f: dict) -> str:
     "The report's sentence on forgetting (information, never a gate)"
-    s = (f"Forgetting, on {f['n']} general off-task instructions: loss on the base model's own answers "
-         f"{f['finetuned_loss']:.3f} fine-tuned against {f['base_loss']:.3f} base ({f['loss_ratio']:.2f}×)")
+    s = (
+        f"Forgetting, on {f['n']} general off-task instructions: loss on the base model's own answers "
+        f"{f['finetuned_loss']:.3f} fine-tuned against {f['base_loss']:.3f} base ({f['loss_ratio']:.2f}×)"
+    )
     if f['leakage'] is None:
         return s + "; format leakage not measured (open-vocabulary answers have no recognisable format)."
-    return s + (f"; format leakage {100*f['leakage']:.0f} % of them answered in the task's format "
-                f"(base model {100*f['base_leakage']:.0f} %).")
+    return s + (
+        f"; format leakage {100 * f['leakage']:.0f} % of them answered in the task's format "
+        f"(base model {100 * f['base_leakage']:.0f} %)."
+    )

@@ -18,7 +18,8 @@ __all__ = ['RATING_CHOICES', 'MARKERS', 'HumanEvalError', 'pair_key', 'compariso
 class HumanEvalError(ConfigError):
     "A run folder that can't be rated: no evaluation, no saved answers"
 
-def _read_jsonl(path)->list:
+
+def _read_jsonl(path) -> list:
     "The records of a JSONL file; a last line cut short (a killed writer) is left out"
     p = Path(path)
     if not p.exists():
@@ -35,56 +36,72 @@ def _read_jsonl(path)->list:
                 raise HumanEvalError(f"{p}:{n}: not valid JSON; fix or remove that line") from None
     return out
 
-def pair_key(prompt, reference:str)->str:
+
+def pair_key(prompt, reference: str) -> str:
     "A stable id of one held-out example"
     return hashlib.sha1(json.dumps([prompt, reference], sort_keys=True).encode()).hexdigest()[:12]
 
 # %% ../nbs/11a_human_eval.ipynb #dcaec925
-def _auto(s:dict, baseline:str, metric:str)->str:
+def _auto(s: dict, baseline: str, metric: str) -> str:
     ft, base = s.get(f'finetuned_{metric}'), s.get(f'{baseline}_{metric}')
     if ft is None or base is None or ft == base:
         return 'tie'
     return 'finetuned' if ft > base else 'baseline'
 
-def comparison_pairs(run_dir, seed:int=0)->list:
+# %% ../nbs/11a_human_eval.ipynb #f4960099
+def comparison_pairs(run_dir, seed: int = 0) -> list:
     "Held-out prompts with the fine-tuned and the best baseline's answers, blinded as sides A and B, in random order"
     rd = Path(run_dir)
-    m = json.loads((rd/'metrics.json').read_text()) if (rd/'metrics.json').exists() else {}
+    m = json.loads((rd / 'metrics.json').read_text()) if (rd / 'metrics.json').exists() else {}
     ev = m.get('eval') or {}
-    if not ev or not (rd/'eval_samples.jsonl').exists():
-        raise HumanEvalError(f"{rd}: no evaluation to rate (metrics.json has no eval section or eval_samples.jsonl is "
-                             f"missing); run the evaluate stage first")
+    if not ev or not (rd / 'eval_samples.jsonl').exists():
+        raise HumanEvalError(
+            f"{rd}: no evaluation to rate (metrics.json has no eval section or eval_samples.jsonl is "
+            f"missing); run the evaluate stage first"
+        )
     baseline, metric = ev['verdict']['best_baseline'], ev['primary']
     pairs = []
-    for s in _read_jsonl(rd/'eval_samples.jsonl'):
+    for s in _read_jsonl(rd / 'eval_samples.jsonl'):
         key = pair_key(s['prompt'], s['reference'])
         side = random.Random(f'{seed}:{key}').choice('AB')
         a, b = (s['finetuned'], s[baseline]) if side == 'A' else (s[baseline], s['finetuned'])
-        pairs.append(dict(key=key, prompt=s['prompt'], reference=s['reference'], A=a, B=b, finetuned_side=side,
-                          baseline=baseline, auto=_auto(s, baseline, metric)))
+        pairs.append(
+            dict(
+                key=key,
+                prompt=s['prompt'],
+                reference=s['reference'],
+                A=a,
+                B=b,
+                finetuned_side=side,
+                baseline=baseline,
+                auto=_auto(s, baseline, metric),
+            )
+        )
     random.Random(seed).shuffle(pairs)
     return pairs
 
 # %% ../nbs/11a_human_eval.ipynb #c75569d9
 RATING_CHOICES = ('A', 'B', 'tie')
 
+
 class HumanEvalSession:
     "The pairs of a run a rater has still to judge; `record` saves a judgement of the current pair"
-    def __init__(self, run_dir, rater:str='', seed:int=0):
+
+    def __init__(self, run_dir, rater: str = '', seed: int = 0):
         self.run_dir, self.rater, self.seed = Path(run_dir), rater, seed
-        self.path = self.run_dir/'human_eval.jsonl'
+        self.path = self.run_dir / 'human_eval.jsonl'
         self.pairs = comparison_pairs(run_dir, seed)
         done = {r['key'] for r in _read_jsonl(self.path) if r.get('rater', '') == rater}
         self.queue = [p for p in self.pairs if p['key'] not in done]
         self.n_done = len(self.pairs) - len(self.queue)
 
     @property
-    def current(self)->dict|None:
+    def current(self) -> dict | None:
         "The pair to judge now, or None when every pair is judged"
         return self.queue[0] if self.queue else None
 
 # %% ../nbs/11a_human_eval.ipynb #f8d62a98
-def _record(self, choice:str, comment:str='')->dict:
+def _record(self, choice: str, comment: str = '') -> dict:
     "Save `choice` ('A', 'B' or 'tie') for the current pair, with an optional comment; move to the next pair"
     if choice not in RATING_CHOICES:
         raise HumanEvalError(f"choice {choice!r}: must be one of {', '.join(RATING_CHOICES)}")
@@ -92,8 +109,17 @@ def _record(self, choice:str, comment:str='')->dict:
     if p is None:
         raise HumanEvalError('every pair is already judged')
     preferred = 'tie' if choice == 'tie' else 'finetuned' if choice == p['finetuned_side'] else 'baseline'
-    rec = dict(key=p['key'], choice=choice, preferred=preferred, finetuned_side=p['finetuned_side'],
-               baseline=p['baseline'], auto=p['auto'], rater=self.rater, comment=comment.strip(), ts=time.time())
+    rec = dict(
+        key=p['key'],
+        choice=choice,
+        preferred=preferred,
+        finetuned_side=p['finetuned_side'],
+        baseline=p['baseline'],
+        auto=p['auto'],
+        rater=self.rater,
+        comment=comment.strip(),
+        ts=time.time(),
+    )
     with open(self.path, 'a') as f:
         f.write(json.dumps(rec) + '\n')
         f.flush()
@@ -103,59 +129,73 @@ def _record(self, choice:str, comment:str='')->dict:
     update_report(self.run_dir)
     return rec
 
+# %% ../nbs/11a_human_eval.ipynb #18d706bb
 def _skip(self):
     "Put the current pair at the end of the queue"
     if self.queue:
         self.queue.append(self.queue.pop(0))
 
+
 HumanEvalSession.record = _record
 HumanEvalSession.skip = _skip
 
 # %% ../nbs/11a_human_eval.ipynb #d1938842
-def human_eval_summary(run_dir, n_boot:int=2000, seed:int=0)->dict|None:
+def human_eval_summary(run_dir, n_boot: int = 2000, seed: int = 0) -> dict | None:
     "Win rate of the fine-tuned model with a 95 % CI, ties, agreement with the automatic metric; None if nothing rated"
-    recs = _read_jsonl(Path(run_dir)/'human_eval.jsonl')
+    recs = _read_jsonl(Path(run_dir) / 'human_eval.jsonl')
     if not recs:
         return None
-    latest = {(r.get('rater', ''), r['key']): r for r in recs}   # a pair judged twice by one rater: the later counts
+    latest = {(r.get('rater', ''), r['key']): r for r in recs}  # a pair judged twice by one rater: the later counts
     recs = list(latest.values())
     score = np.array([dict(finetuned=1.0, tie=0.5, baseline=0.0)[r['preferred']] for r in recs])
     boot = np.random.default_rng(seed).choice(score, (n_boot, len(score))).mean(1)
     decisive = [r for r in recs if r['preferred'] != 'tie' and r['auto'] != 'tie']
     count = lambda k: sum(r['preferred'] == k for r in recs)
-    return dict(n=len(recs), wins=count('finetuned'), losses=count('baseline'), ties=count('tie'),
-                win_rate=round(float(score.mean()), 4),
-                ci=[round(float(np.quantile(boot, q)), 4) for q in (0.025, 0.975)],
-                agreement=round(float(np.mean([r['preferred'] == r['auto'] for r in recs])), 4),
-                agreement_decisive=round(float(np.mean([r['preferred'] == r['auto'] for r in decisive])), 4)
-                if decisive else None, n_decisive=len(decisive), baseline=recs[0]['baseline'],
-                raters=sorted({r.get('rater', '') for r in recs}))
+    return dict(
+        n=len(recs),
+        wins=count('finetuned'),
+        losses=count('baseline'),
+        ties=count('tie'),
+        win_rate=round(float(score.mean()), 4),
+        ci=[round(float(np.quantile(boot, q)), 4) for q in (0.025, 0.975)],
+        agreement=round(float(np.mean([r['preferred'] == r['auto'] for r in recs])), 4),
+        agreement_decisive=round(float(np.mean([r['preferred'] == r['auto'] for r in decisive])), 4)
+        if decisive
+        else None,
+        n_decisive=len(decisive),
+        baseline=recs[0]['baseline'],
+        raters=sorted({r.get('rater', '') for r in recs}),
+    )
 
 # %% ../nbs/11a_human_eval.ipynb #2b883254
-MARKERS = ('<!-- human-eval:start -->', '<!-- human-eval:end -->')   # around the section in report.md
+MARKERS = ('<!-- human-eval:start -->', '<!-- human-eval:end -->')  # around the section in report.md
 
-def human_eval_markdown(sm:dict|None)->str:
+
+def human_eval_markdown(sm: dict | None) -> str:
     "The human-evaluation section of the report"
     if not sm:
         return ''
-    agree = f"{100*sm['agreement']:.0f} % of judgements ({sm['n']})"
+    agree = f"{100 * sm['agreement']:.0f} % of judgements ({sm['n']})"
     if sm['agreement_decisive'] is not None:
-        agree += f"; {100*sm['agreement_decisive']:.0f} % where both took a side ({sm['n_decisive']})"
-    return (f"## Human evaluation\n\nBlind side-by-side against {sm['baseline']}, {sm['n']} judgements by "
-            f"{len(sm['raters'])} rater(s): fine-tuned preferred {sm['wins']}, baseline preferred {sm['losses']}, "
-            f"ties {sm['ties']}.\n\n- **win rate of the fine-tuned model: {100*sm['win_rate']:.1f} % (95 % CI "
-            f"{100*sm['ci'][0]:.1f} to {100*sm['ci'][1]:.1f})**, a tie counting one half\n"
-            f"- agreement of human preference with the primary metric: {agree}\n")
+        agree += f"; {100 * sm['agreement_decisive']:.0f} % where both took a side ({sm['n_decisive']})"
+    return (
+        f"## Human evaluation\n\nBlind side-by-side against {sm['baseline']}, {sm['n']} judgements by "
+        f"{len(sm['raters'])} rater(s): fine-tuned preferred {sm['wins']}, baseline preferred {sm['losses']}, "
+        f"ties {sm['ties']}.\n\n- **win rate of the fine-tuned model: {100 * sm['win_rate']:.1f} % (95 % CI "
+        f"{100 * sm['ci'][0]:.1f} to {100 * sm['ci'][1]:.1f})**, a tie counting one half\n"
+        f"- agreement of human preference with the primary metric: {agree}\n"
+    )
 
-def update_report(run_dir)->Path|None:
+
+def update_report(run_dir) -> Path | None:
     "Write (or replace) the human-evaluation section of `report.md`; None when the run has no report"
-    p = Path(run_dir)/'report.md'
+    p = Path(run_dir) / 'report.md'
     if not p.exists():
         return None
     start, end = MARKERS
     text = p.read_text()
     if start in text and end in text:
-        text = text[:text.index(start)].rstrip('\n') + '\n' + text[text.index(end) + len(end):].lstrip('\n')
+        text = text[: text.index(start)].rstrip('\n') + '\n' + text[text.index(end) + len(end) :].lstrip('\n')
     section = human_eval_markdown(human_eval_summary(run_dir))
     if section:
         text = text.rstrip('\n') + f"\n\n{start}\n{section}{end}\n"
@@ -163,19 +203,24 @@ def update_report(run_dir)->Path|None:
     return p
 
 # %% ../nbs/11a_human_eval.ipynb #11bb63f0
-def _box(title:str, text:str)->str:
-    return (f"<div style='border:1px solid #ccc;padding:6px;margin:2px;min-height:40px'><b>{title}</b><br>"
-            f"<pre style='white-space:pre-wrap;margin:0'>{html.escape(text)}</pre></div>")
+def _box(title: str, text: str) -> str:
+    return (
+        f"<div style='border:1px solid #ccc;padding:6px;margin:2px;min-height:40px'><b>{title}</b><br>"
+        f"<pre style='white-space:pre-wrap;margin:0'>{html.escape(text)}</pre></div>"
+    )
 
-def _prompt_html(p:dict, show_reference:bool)->str:
+
+def _prompt_html(p: dict, show_reference: bool) -> str:
     turns = ''.join(_box(m['role'], m['content']) for m in p['prompt'])
     return turns + (_box('reference answer', p['reference']) if show_reference else '')
 
 # %% ../nbs/11a_human_eval.ipynb #f58a2240
 class HumanEvalUI:
     "A blind side-by-side rating widget for JupyterLab over a run's held-out answers"
-    def __init__(self, run_dir, rater:str='', seed:int=0, show_reference:bool=True):
+
+    def __init__(self, run_dir, rater: str = '', seed: int = 0, show_reference: bool = True):
         import ipywidgets as W
+
         self.session, self.show_reference = HumanEvalSession(run_dir, rater, seed), show_reference
         self.progress, self.prompt, self.a, self.b = W.HTML(), W.HTML(), W.HTML(), W.HTML()
         labels = dict(A='A is better', tie='Tie', B='B is better')
@@ -189,7 +234,7 @@ class HumanEvalUI:
         self.render()
 
 # %% ../nbs/11a_human_eval.ipynb #ffa8f525
-def _choose(self, choice:str):
+def _choose(self, choice: str):
     "What a button does: record `choice` (or skip) with the comment, then show the next pair"
     if choice == 'skip':
         self.session.skip()
@@ -197,6 +242,7 @@ def _choose(self, choice:str):
         self.session.record(choice, self.comment.value)
         self.comment.value = ''
     self.render()
+
 
 def _render(self):
     "Show the current pair, or the summary when all are judged"
@@ -214,22 +260,26 @@ def _render(self):
     self.prompt.value = _prompt_html(p, self.show_reference)
     self.a.value, self.b.value = _box('A', p['A']), _box('B', p['B'])
 
+
 def _ipython_display_(self):
     from IPython.display import display
+
     display(self.ui)
+
 
 HumanEvalUI.choose = _choose
 HumanEvalUI.render = _render
 HumanEvalUI._ipython_display_ = _ipython_display_
 
 # %% ../nbs/11a_human_eval.ipynb #90861cd3
-def terminal(run_dir, rater:str='', seed:int=0, show_reference:bool=True, inp=None, out=None)->int:
+def terminal(run_dir, rater: str = '', seed: int = 0, show_reference: bool = True, inp=None, out=None) -> int:
     "A blind side-by-side rating session in the terminal; returns 0"
     inp, out = inp or sys.stdin, out or sys.stdout
     s = HumanEvalSession(run_dir, rater, seed)
     keys = dict(a='A', b='B', t='tie')
-    out.write(f"{len(s.pairs)} pairs, {s.n_done} judged already. a: A is better, b: B is better, t: tie, "
-              f"s: skip, q: quit\n")
+    out.write(
+        f"{len(s.pairs)} pairs, {s.n_done} judged already. a: A is better, b: B is better, t: tie, s: skip, q: quit\n"
+    )
     while s.current is not None:
         p = s.current
         out.write(f"\n--- pair {s.n_done + 1} of {len(s.pairs)} ---\n")
@@ -265,6 +315,7 @@ def add_commands(sub):
     p.add_argument('--no-reference', action='store_true', help='do not show the reference answer')
     return sub
 
-def run_command(args)->int:
+
+def run_command(args) -> int:
     "Run the `human-eval` command parsed into `args`"
     return terminal(args.run_dir, args.rater, args.seed, not args.no_reference)

@@ -31,19 +31,22 @@ CREATE TABLE IF NOT EXISTS feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, reque
 CREATE INDEX IF NOT EXISTS feedback_request ON feedback(request_id);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-BUSY_TIMEOUT_S = 5.0   # how long one statement waits for another writer's lock before `with_retry` steps in
+BUSY_TIMEOUT_S = 5.0  # how long one statement waits for another writer's lock before `with_retry` steps in
+
 
 class MonitorError(ConfigError):
     "Bad input to the monitor: an unknown request id, a bad threshold, a source that is not a run"
+
 
 class DatabaseBusy(MonitorError):
     "The database stayed locked by another writer through every retry; nothing was written"
 
 # %% ../nbs/11_monitor.ipynb #4ac0568a
-def _is_lock_error(e:Exception)->bool:
+def _is_lock_error(e: Exception) -> bool:
     return isinstance(e, sqlite3.OperationalError) and ('locked' in str(e) or 'busy' in str(e))
 
-def with_retry(fn, what:str, attempts:int=8, first_wait_s:float=0.05):
+
+def with_retry(fn, what: str, attempts: int = 8, first_wait_s: float = 0.05):
     "`fn()`, tried again with doubling pauses while the database is locked; `DatabaseBusy` naming `what` after that"
     for i in range(attempts):
         try:
@@ -52,11 +55,13 @@ def with_retry(fn, what:str, attempts:int=8, first_wait_s:float=0.05):
             if not _is_lock_error(e):
                 raise
             time.sleep(first_wait_s * 2**i)
-    raise DatabaseBusy(f"{what}: the database stayed locked by another writer through {attempts} tries "
-                       f"(busy timeout each); nothing was written, try again")
+    raise DatabaseBusy(
+        f"{what}: the database stayed locked by another writer through {attempts} tries "
+        f"(busy timeout each); nothing was written, try again"
+    )
 
 # %% ../nbs/11_monitor.ipynb #6a2e64f7
-def connect(db, timeout_s:float=BUSY_TIMEOUT_S)->sqlite3.Connection:
+def connect(db, timeout_s: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
     "A connection to the monitor database `db` (created with its tables), in WAL mode, autocommit"
     Path(db).parent.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(str(db), timeout=timeout_s, isolation_level=None, check_same_thread=False)
@@ -66,29 +71,35 @@ def connect(db, timeout_s:float=BUSY_TIMEOUT_S)->sqlite3.Connection:
     return con
 
 # %% ../nbs/11_monitor.ipynb #9d962f71
-def prompt_text(prompt)->str:
+def prompt_text(prompt) -> str:
     "The user and system text of `prompt` (a string or a list of messages), one turn a line"
     if isinstance(prompt, str):
         return prompt
     return '\n'.join(m['content'] for m in prompt if m['role'] != 'assistant')
 
-REFUSAL = re.compile(r"\b(i'?m sorry|i am sorry|i apologi[sz]e|i can(?:'|no)t (?:help|assist|provide|answer|do)|"
-                     r"i(?: am|'m) (?:not able|unable) to|as an ai\b|i(?: do not|'t) have (?:access|the ability))",
-                     re.IGNORECASE)
 
-def is_refusal(answer:str)->bool:
+REFUSAL = re.compile(
+    r"\b(i'?m sorry|i am sorry|i apologi[sz]e|i can(?:'|no)t (?:help|assist|provide|answer|do)|"
+    r"i(?: am|'m) (?:not able|unable) to|as an ai\b|i(?: do not|'t) have (?:access|the ability))",
+    re.IGNORECASE,
+)
+
+
+def is_refusal(answer: str) -> bool:
     "Whether `answer` reads as a refusal or an apology instead of an answer"
     return bool(REFUSAL.search(answer[:300]))
 
 # %% ../nbs/11_monitor.ipynb #d9cc7bb3
-TOKEN_BINS = 64   # the training prompts' most frequent tokens get a bin each; the rest share one
+TOKEN_BINS = 64  # the training prompts' most frequent tokens get a bin each; the rest share one
 
-def _prompts_refs(path)->tuple[list, list]:
+
+def _prompts_refs(path) -> tuple[list, list]:
     rows = read_jsonl(path) if Path(path).exists() else []
     pairs = [split_example(r['messages']) for r in rows]
     return [prompt_text(p) for p, _ in pairs], [r for _, r in pairs]
 
-def _token_profile(tok, texts:list)->tuple[list, list]:
+
+def _token_profile(tok, texts: list) -> tuple[list, list]:
     "The most frequent token ids of `texts` and the share of each (the last share: every other token)"
     ids = np.concatenate([np.asarray(x, dtype=np.int64) for x in tok(texts, add_special_tokens=False)['input_ids']])
     vals, counts = np.unique(ids, return_counts=True)
@@ -96,7 +107,8 @@ def _token_profile(tok, texts:list)->tuple[list, list]:
     shares = np.bincount(token_bins(ids, top), minlength=len(top) + 1) / max(len(ids), 1)
     return top.tolist(), shares.tolist()
 
-def token_bins(ids:np.ndarray, top)->np.ndarray:
+
+def token_bins(ids: np.ndarray, top) -> np.ndarray:
     "The bin of each token id: its place in `top`, or `len(top)` for any other token"
     order = np.argsort(top)
     sorted_top = np.asarray(top)[order]
@@ -105,24 +117,26 @@ def token_bins(ids:np.ndarray, top)->np.ndarray:
     return np.where(hit, order[pos], len(top))
 
 # %% ../nbs/11_monitor.ipynb #446135a8
-def _length_edges(lengths:list)->list:
+def _length_edges(lengths: list) -> list:
     "Bin edges (deciles, made unique) of prompt lengths"
     qs = np.quantile(np.asarray(lengths, dtype=float), np.linspace(0, 1, 11)[1:-1])
     return sorted(set(float(q) for q in qs))
 
-def length_shares(lengths, edges:list)->np.ndarray:
+
+def length_shares(lengths, edges: list) -> np.ndarray:
     "The share of `lengths` in each bin cut at `edges` (right-inclusive)"
     idx = np.searchsorted(np.asarray(edges), np.asarray(lengths, dtype=float), side='left')
     return np.bincount(idx, minlength=len(edges) + 1) / max(len(lengths), 1)
 
-def psi(expected, actual, eps:float=1e-4)->float:
+
+def psi(expected, actual, eps: float = 1e-4) -> float:
     "Population stability index of the shares `actual` against `expected` (0: same; > 0.25: a big shift)"
     e = np.clip(np.asarray(expected, dtype=float), eps, None)
     a = np.clip(np.asarray(actual, dtype=float), eps, None)
     return float(np.sum((a - e) * np.log(a / e)))
 
 # %% ../nbs/11_monitor.ipynb #7249bc90
-def answer_format(train_refs:list, answer_tokens:list, labels:list=())->dict:
+def answer_format(train_refs: list, answer_tokens: list, labels: list = ()) -> dict:
     "The format of the task's answers: kind `labels`, `json` or `length`, with the labels or the token range"
     labels = list(labels) or detect_labels(train_refs)
     if labels:
@@ -131,7 +145,8 @@ def answer_format(train_refs:list, answer_tokens:list, labels:list=())->dict:
         return dict(kind='json')
     return dict(kind='length', min_tokens=int(min(answer_tokens)), max_tokens=int(max(answer_tokens)))
 
-def format_ok(answer:str, n_tokens:int|None, fmt:dict)->bool:
+
+def format_ok(answer: str, n_tokens: int | None, fmt: dict) -> bool:
     "Whether `answer` has the task's format `fmt`"
     if fmt['kind'] == 'labels':
         return parse_label(answer, fmt['labels']) is not None
@@ -140,13 +155,13 @@ def format_ok(answer:str, n_tokens:int|None, fmt:dict)->bool:
     return n_tokens is not None and fmt['min_tokens'] <= n_tokens <= fmt['max_tokens']
 
 # %% ../nbs/11_monitor.ipynb #a5c53b06
-def _heldout(run_dir:Path, fmt:dict, tok)->dict:
+def _heldout(run_dir: Path, fmt: dict, tok) -> dict:
     "The fine-tuned model's held-out figures: EOS rate, format rate, refusal rate, primary metric"
-    m = json.loads((run_dir/'metrics.json').read_text()) if (run_dir/'metrics.json').exists() else {}
+    m = json.loads((run_dir / 'metrics.json').read_text()) if (run_dir / 'metrics.json').exists() else {}
     ev = m.get('eval') or {}
     ft = (ev.get('summary') or {}).get('finetuned') or {}
     primary = ev.get('primary')
-    samples = read_jsonl(run_dir/'eval_samples.jsonl') if (run_dir/'eval_samples.jsonl').exists() else []
+    samples = read_jsonl(run_dir / 'eval_samples.jsonl') if (run_dir / 'eval_samples.jsonl').exists() else []
     answers = [s['finetuned'] for s in samples if 'finetuned' in s]
     n_tok = [len(x) for x in tok(answers, add_special_tokens=False)['input_ids']] if answers else []
     out = dict(n=len(answers), primary=primary, metric=ft.get(primary), eos_rate=ft.get('stopped'))
@@ -157,16 +172,17 @@ def _heldout(run_dir:Path, fmt:dict, tok)->dict:
 # %% ../nbs/11_monitor.ipynb #f39791e6
 class Baseline:
     "What the monitor compares with, computed once from a run folder and kept in the monitor database"
-    def __init__(self, d:dict):
+
+    def __init__(self, d: dict):
         self.__dict__.update(d)
 
     @classmethod
     def from_run(cls, run_dir, tok):
         "The baseline of the run in `run_dir`: training prompt profile, answer format, held-out figures"
         run_dir = Path(run_dir)
-        cfg = load_config(run_dir/'config.yaml')
-        train_p, train_r = _prompts_refs(run_dir/'data'/'train.jsonl')
-        eval_p, _ = _prompts_refs(run_dir/'data'/'eval.jsonl')
+        cfg = load_config(run_dir / 'config.yaml')
+        train_p, train_r = _prompts_refs(run_dir / 'data' / 'train.jsonl')
+        eval_p, _ = _prompts_refs(run_dir / 'data' / 'eval.jsonl')
         if not train_p:
             raise MonitorError(f"{run_dir}: no training data (data/train.jsonl) to compare production prompts with")
         lengths = [len(x) for x in tok(train_p, add_special_tokens=False)['input_ids']]
@@ -174,26 +190,43 @@ class Baseline:
         fmt = answer_format(train_r, ans_tokens, cfg.labels)
         top, shares = _token_profile(tok, train_p)
         edges = _length_edges(lengths)
-        return cls(dict(run_dir=str(run_dir), model=cfg.model, max_new_tokens=cfg.max_new_tokens, format=fmt,
-                        length_edges=edges, length_shares=length_shares(lengths, edges).tolist(), token_top=top,
-                        token_shares=shares, eval_prompts=eval_p or train_p[:200],
-                        heldout=_heldout(run_dir, fmt, tok)))
+        return cls(
+            dict(
+                run_dir=str(run_dir),
+                model=cfg.model,
+                max_new_tokens=cfg.max_new_tokens,
+                format=fmt,
+                length_edges=edges,
+                length_shares=length_shares(lengths, edges).tolist(),
+                token_top=top,
+                token_shares=shares,
+                eval_prompts=eval_p or train_p[:200],
+                heldout=_heldout(run_dir, fmt, tok),
+            )
+        )
 
-    def to_dict(self)->dict:
+    def to_dict(self) -> dict:
         return dict(self.__dict__)
 
 # %% ../nbs/11_monitor.ipynb #51e697b0
-THRESHOLDS = dict(eos_rate_min='EOS rate below', format_rate_min='format rate below',
-                  refusal_rate_max='refusal rate above', metric_min='primary metric on feedback below',
-                  psi_length_max='prompt-length PSI above',
-                  psi_tokens_max='prompt-token PSI above', latency_p95_max='95th-percentile latency (s) above',
-                  rating_min='mean rating below')
-MIN_FEEDBACK = 10   # a window's metric from feedback is checked only with at least this many references
+THRESHOLDS = dict(
+    eos_rate_min='EOS rate below',
+    format_rate_min='format rate below',
+    refusal_rate_max='refusal rate above',
+    metric_min='primary metric on feedback below',
+    psi_length_max='prompt-length PSI above',
+    psi_tokens_max='prompt-token PSI above',
+    latency_p95_max='95th-percentile latency (s) above',
+    rating_min='mean rating below',
+)
+MIN_FEEDBACK = 10  # a window's metric from feedback is checked only with at least this many references
 
-def _margin(p:float, n:int)->float:
+
+def _margin(p: float, n: int) -> float:
     return max(0.05, 3 * math.sqrt(max(p * (1 - p), 1e-12) / max(n, 1)))
 
-def rate_thresholds(heldout:dict, n:int)->dict:
+
+def rate_thresholds(heldout: dict, n: int) -> dict:
     "The rate thresholds for windows of `n` requests, from the held-out figures (None where the run has no figure)"
     out = {}
     for key, name in (('eos_rate_min', 'eos_rate'), ('format_rate_min', 'format_rate'), ('metric_min', 'metric')):
@@ -204,17 +237,19 @@ def rate_thresholds(heldout:dict, n:int)->dict:
     return out
 
 # %% ../nbs/11_monitor.ipynb #2fc9e290
-def _tokenize_texts(tok, texts:list)->list:
+def _tokenize_texts(tok, texts: list) -> list:
     return tok(list(texts), add_special_tokens=False)['input_ids'] if texts else []
 
-def window_psi(base:Baseline, ids:list)->tuple[float, float]:
+
+def window_psi(base: Baseline, ids: list) -> tuple[float, float]:
     "`(length PSI, token PSI)` of a window of prompts (their token ids) against the training prompts"
     lens = [len(x) for x in ids]
     flat = np.concatenate([np.asarray(x, dtype=np.int64) for x in ids]) if ids else np.zeros(0, dtype=np.int64)
     tok_shares = np.bincount(token_bins(flat, base.token_top), minlength=len(base.token_top) + 1) / max(len(flat), 1)
     return psi(base.length_shares, length_shares(lens, base.length_edges)), psi(base.token_shares, tok_shares)
 
-def drift_thresholds(base:Baseline, tok, n:int, draws:int=400, seed:int=0, floor:float=0.1)->dict:
+
+def drift_thresholds(base: Baseline, tok, n: int, draws: int = 400, seed: int = 0, floor: float = 0.1) -> dict:
     "PSI thresholds for windows of `n` prompts: what random windows of held-out prompts reach (99.5th percentile)"
     ids = _tokenize_texts(tok, base.eval_prompts)
     rng = np.random.default_rng(seed)
@@ -223,40 +258,49 @@ def drift_thresholds(base:Baseline, tok, n:int, draws:int=400, seed:int=0, floor
     return dict(psi_length_max=round(max(floor, float(q[0])), 4), psi_tokens_max=round(max(floor, float(q[1])), 4))
 
 # %% ../nbs/11_monitor.ipynb #87cc185c
-def resolve_source(source)->tuple[Path, str|None]:
+def resolve_source(source) -> tuple[Path, str | None]:
     "`(run folder, registered ref or None)` of a monitor's model source"
     p = Path(str(source))
-    if (p/'config.yaml').exists():
+    if (p / 'config.yaml').exists():
         return p.resolve(), None
     if p.exists() or '/' in str(source) and not re.fullmatch(r'[\w.-]+/\d+', str(source)):
         raise MonitorError(f"{source}: not a run folder (no config.yaml) and not a registered model name")
     from finetune_nb.runs import runs_root
     from finetune_nb.track import tracking_uri, _client
     from finetune_nb.registry import _version
+
     try:
         v = _version(_client(tracking_uri(runs_root())), str(source))
     except Exception as e:
         raise MonitorError(f"{source}: not a run folder and not a registered model ({type(e).__name__}: {e})") from None
     rd = Path(v.tags.get('run_dir', ''))
-    if not (rd/'config.yaml').exists():
-        raise MonitorError(f"registered model {source}: its run folder {rd} is not on this machine; the monitor needs "
-                           f"the run's training data and held-out figures as its baseline")
+    if not (rd / 'config.yaml').exists():
+        raise MonitorError(
+            f"registered model {source}: its run folder {rd} is not on this machine; the monitor needs "
+            f"the run's training data and held-out figures as its baseline"
+        )
     return rd, str(source)
 
-def default_db(run_dir:Path, ref:str|None)->Path:
+
+def default_db(run_dir: Path, ref: str | None) -> Path:
     "Where a monitor's database goes by default"
     if ref is None:
-        return Path(run_dir)/'monitor.db'
+        return Path(run_dir) / 'monitor.db'
     from finetune_nb.runs import runs_root
-    return runs_root()/'monitor'/(re.sub(r'[^\w.-]+', '_', ref) + '.db')
+
+    return runs_root() / 'monitor' / (re.sub(r'[^\w.-]+', '_', ref) + '.db')
 
 # %% ../nbs/11_monitor.ipynb #b6df0b4e
 class Monitor:
     "Log production requests of a run's model to SQLite; score, compare with the run, alert"
-    def __init__(self, model_source,              # a run folder, or a registered model `NAME[@alias|/version]`
-                 db=None,                         # the SQLite file (default: <run>/monitor.db)
-                 thresholds:dict|None=None,       # overrides of the derived alert thresholds, kept in the database
-                 timeout_s:float=BUSY_TIMEOUT_S): # how long a write waits for another writer's lock, per try
+
+    def __init__(
+        self,
+        model_source,  # a run folder, or a registered model `NAME[@alias|/version]`
+        db=None,  # the SQLite file (default: <run>/monitor.db)
+        thresholds: dict | None = None,  # overrides of the derived alert thresholds, kept in the database
+        timeout_s: float = BUSY_TIMEOUT_S,
+    ):  # how long a write waits for another writer's lock, per try
         self.source = str(model_source)
         self.run_dir, self.ref = resolve_source(model_source)
         self.db = Path(db) if db else default_db(self.run_dir, self.ref)
@@ -269,22 +313,25 @@ class Monitor:
     def tok(self):
         if self._tok is None:
             from finetune_nb.models import load_tokenizer
-            self._tok = load_tokenizer(load_config(self.run_dir/'config.yaml').model)
+
+            self._tok = load_tokenizer(load_config(self.run_dir / 'config.yaml').model)
         return self._tok
 
     def __repr__(self):
         return f"Monitor({self.source!r}, db={str(self.db)!r}: {self.count()} requests)"
 
 # %% ../nbs/11_monitor.ipynb #5a7772f7
-def _setting(con, key:str):
+def _setting(con, key: str):
     row = con.execute('SELECT value FROM settings WHERE key=?', (key,)).fetchone()
     return json.loads(row[0]) if row else None
 
-def _put_setting(con, key:str, value):
+
+def _put_setting(con, key: str, value):
     sql = 'INSERT INTO settings VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value'
     with_retry(lambda: con.execute(sql, (key, json.dumps(value))), f'saving {key}')
 
-def _check_thresholds(d:dict)->dict:
+
+def _check_thresholds(d: dict) -> dict:
     bad = [k for k in d if k not in THRESHOLDS]
     if bad:
         raise MonitorError(f"unknown threshold {', '.join(map(repr, bad))} (known: {', '.join(THRESHOLDS)})")
@@ -294,7 +341,7 @@ def _check_thresholds(d:dict)->dict:
     return d
 
 # %% ../nbs/11_monitor.ipynb #bd0e9186
-def _baseline(self)->Baseline:
+def _baseline(self) -> Baseline:
     "The run's baseline, computed on first use and kept in the database"
     if self._base is None:
         d = _setting(self.con, 'baseline')
@@ -304,43 +351,61 @@ def _baseline(self)->Baseline:
         self._base = Baseline(d)
     return self._base
 
-def _set_thresholds(self, thresholds:dict):
+
+def _set_thresholds(self, thresholds: dict):
     "Override alert thresholds (see `THRESHOLDS`); None removes an override"
     cur = (_setting(self.con, 'thresholds') or {}) | _check_thresholds(dict(thresholds))
     _put_setting(self.con, 'thresholds', {k: v for k, v in cur.items() if v is not None})
 
-def _count(self)->int:
+
+def _count(self) -> int:
     "How many requests are logged"
     return self.con.execute('SELECT count(*) FROM requests').fetchone()[0]
+
 
 Monitor.baseline = property(_baseline)
 Monitor.set_thresholds = _set_thresholds
 Monitor.count = _count
 
 # %% ../nbs/11_monitor.ipynb #37619750
-def _log(self, prompt,                   # a string or a conversation (list of messages)
-        answer:str,                     # the model's answer
-        latency_s:float|None=None,      # how long the answer took
-        prompt_tokens:int|None=None,    # counted with the run's tokenizer when not given
-        answer_tokens:int|None=None,    # counted with the run's tokenizer when not given
-        stopped:bool|None=None,         # whether generation stopped at EOS (None: unknown)
-        ts:float|None=None,             # UNIX time of the request (default: now)
-       )->int:
+def _log(
+    self,
+    prompt,  # a string or a conversation (list of messages)
+    answer: str,  # the model's answer
+    latency_s: float | None = None,  # how long the answer took
+    prompt_tokens: int | None = None,  # counted with the run's tokenizer when not given
+    answer_tokens: int | None = None,  # counted with the run's tokenizer when not given
+    stopped: bool | None = None,  # whether generation stopped at EOS (None: unknown)
+    ts: float | None = None,  # UNIX time of the request (default: now)
+) -> int:
     "Record one request; returns its id"
     if prompt_tokens is None:
         prompt_tokens = len(self.tok(prompt_text(prompt), add_special_tokens=False)['input_ids'])
     if answer_tokens is None:
         answer_tokens = len(self.tok(answer, add_special_tokens=False)['input_ids'])
-    row = (time.time() if ts is None else ts, json.dumps(prompt), answer, latency_s, prompt_tokens, answer_tokens,
-           None if stopped is None else int(stopped), self.source)
-    sql = ('INSERT INTO requests (ts, prompt, answer, latency_s, prompt_tokens, answer_tokens, stopped, source) '
-           'VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    row = (
+        time.time() if ts is None else ts,
+        json.dumps(prompt),
+        answer,
+        latency_s,
+        prompt_tokens,
+        answer_tokens,
+        None if stopped is None else int(stopped),
+        self.source,
+    )
+    sql = (
+        'INSERT INTO requests (ts, prompt, answer, latency_s, prompt_tokens, answer_tokens, stopped, source) '
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?)'
+    )
     return with_retry(lambda: self.con.execute(sql, row).lastrowid, 'logging a request')
 
+# %% ../nbs/11_monitor.ipynb #022da96c
 Monitor.log = _log
 
 # %% ../nbs/11_monitor.ipynb #b4064008
-def _feedback(self, request_id:int, reference:str|None=None, rating:float|None=None, comment:str|None=None)->int:
+def _feedback(
+    self, request_id: int, reference: str | None = None, rating: float | None = None, comment: str | None = None
+) -> int:
     "Attach a late label to request `request_id`: the reference answer, a rating, or both"
     if reference is None and rating is None:
         raise MonitorError(f"feedback for request {request_id}: give reference= or rating=")
@@ -348,34 +413,42 @@ def _feedback(self, request_id:int, reference:str|None=None, rating:float|None=N
     if not found:
         last = self.con.execute('SELECT max(id) FROM requests').fetchone()[0]
         known = f"ids run from 1 to {last}" if last else "no request is logged yet"
-        raise MonitorError(f"feedback for request {request_id}: no such request in {self.db} ({known}); "
-                           f"nothing was recorded")
+        raise MonitorError(
+            f"feedback for request {request_id}: no such request in {self.db} ({known}); nothing was recorded"
+        )
     sql = 'INSERT INTO feedback (request_id, ts, reference, rating, comment) VALUES (?, ?, ?, ?, ?)'
     row = (int(request_id), time.time(), reference, rating, comment)
     return with_retry(lambda: self.con.execute(sql, row).lastrowid, 'recording feedback')
 
+
 Monitor.feedback = _feedback
 
 # %% ../nbs/11_monitor.ipynb #0550cd65
-def _model_tok(self)->tuple:
+def _model_tok(self) -> tuple:
     if self._model is None:
         if self.ref:
             from finetune_nb.registry import load_registered
+
             self._model = load_registered(self.ref)
         else:
             from finetune_nb.export import load_run
+
             self._model = load_run(self.run_dir, merge=True)
     return self._model
 
-def _generate(self, prompts:list, max_new_tokens:int|None=None, batch_size:int=8, system:str='', **kw)->list:
+
+def _generate(
+    self, prompts: list, max_new_tokens: int | None = None, batch_size: int = 8, system: str = '', **kw
+) -> list:
     "Answer `prompts` with the model and log each: `[{'id', 'answer', 'stopped'}]`"
     from finetune_nb.export import _conv
     from finetune_nb import evaluate
+
     model, tok = _model_tok(self)
-    limit = max_new_tokens or load_config(self.run_dir/'config.yaml').max_new_tokens
+    limit = max_new_tokens or load_config(self.run_dir / 'config.yaml').max_new_tokens
     out = []
     for s in range(0, len(prompts), batch_size):
-        batch = prompts[s:s+batch_size]
+        batch = prompts[s : s + batch_size]
         t0 = time.perf_counter()
         answers = evaluate.generate(model, tok, [_conv(p, system) for p in batch], limit, batch_size, **kw)
         each = (time.perf_counter() - t0) / len(batch)
@@ -384,10 +457,11 @@ def _generate(self, prompts:list, max_new_tokens:int|None=None, batch_size:int=8
             out.append(dict(id=rid, answer=a['text'], stopped=a['stopped']))
     return out
 
+
 Monitor.generate = _generate
 
 # %% ../nbs/11_monitor.ipynb #f5d2b70e
-def _prompt_row(obj)->tuple[list|None, str|None, str|None]:
+def _prompt_row(obj) -> tuple[list | None, str | None, str | None]:
     "`(prompt messages, reference or None, None)` of one row, or `(None, None, why)`"
     fmt = detect_format(obj)
     if fmt is None:
@@ -415,7 +489,7 @@ def _prompt_row(obj)->tuple[list|None, str|None, str|None]:
     return [dict(role=m['role'], content=m['content']) for m in msgs], ref, None
 
 # %% ../nbs/11_monitor.ipynb #ffd2a11a
-def read_prompts(path)->tuple[list, list]:
+def read_prompts(path) -> tuple[list, list]:
     "Rows `{'line', 'prompt', 'reference'}` and rejects `{'line', 'reason', 'raw'}` of a prompt file"
     rows, rejects = [], []
     for n, obj, raw in read_records(path):
@@ -430,47 +504,61 @@ def read_prompts(path)->tuple[list, list]:
     return rows, rejects
 
 # %% ../nbs/11_monitor.ipynb #b43e9112
-def load_log(db)->dict:
+def load_log(db) -> dict:
     "Every logged request (ordered by id) with its latest feedback, as columns"
     con = connect(db)
-    sql = ('SELECT r.id, r.ts, r.prompt, r.answer, r.latency_s, r.prompt_tokens, r.answer_tokens, r.stopped, '
-           'f.reference, f.rating FROM requests r LEFT JOIN (SELECT request_id, reference, rating, max(id) '
-           'FROM feedback GROUP BY request_id) f ON f.request_id = r.id ORDER BY r.id')
+    sql = (
+        'SELECT r.id, r.ts, r.prompt, r.answer, r.latency_s, r.prompt_tokens, r.answer_tokens, r.stopped, '
+        'f.reference, f.rating FROM requests r LEFT JOIN (SELECT request_id, reference, rating, max(id) '
+        'FROM feedback GROUP BY request_id) f ON f.request_id = r.id ORDER BY r.id'
+    )
     rows = con.execute(sql).fetchall()
     con.close()
-    keys = ('id', 'ts', 'prompt', 'answer', 'latency_s', 'prompt_tokens', 'answer_tokens', 'stopped', 'reference',
-            'rating')
+    keys = (
+        'id',
+        'ts',
+        'prompt',
+        'answer',
+        'latency_s',
+        'prompt_tokens',
+        'answer_tokens',
+        'stopped',
+        'reference',
+        'rating',
+    )
     return {k: [r[i] for r in rows] for i, k in enumerate(keys)}
 
-def windows(ts:list, window)->list:
+# %% ../nbs/11_monitor.ipynb #a3ca0674
+def windows(ts: list, window) -> list:
     "Index ranges `(start, end)` of the windows: `window` requests each, counted back from the newest, or UTC days"
     n = len(ts)
     if window == 'day':
         days = [datetime.fromtimestamp(t, timezone.utc).date() for t in ts]
-        cuts = [0] + [i for i in range(1, n) if days[i] != days[i-1]] + [n]
+        cuts = [0] + [i for i in range(1, n) if days[i] != days[i - 1]] + [n]
         return [(a, b) for a, b in zip(cuts[:-1], cuts[1:])]
     size = int(window)
     ends = list(range(n, 0, -size))[::-1]
     return [(max(0, e - size), e) for e in ends]
 
 # %% ../nbs/11_monitor.ipynb #31710ade
-def _mean(xs)->float|None:
+def _mean(xs) -> float | None:
     xs = [x for x in xs if x is not None]
     return float(np.mean(xs)) if xs else None
 
-def _metric_fn(base:Baseline):
+
+def _metric_fn(base: Baseline):
     "The run's primary metric as a function of (answer, reference)"
     primary = base.heldout.get('primary') or 'exact_match'
     if primary == 'accuracy':
         labels = base.format.get('labels', [])
         return lambda a, r: float(parse_label(a, labels) == parse_label(r, labels))
     metric = METRICS.get(primary)
-    if metric is None or metric.needs:                      # corpus-level or label metrics: exact match per request
+    if metric is None or metric.needs:  # corpus-level or label metrics: exact match per request
         metric = METRICS['exact_match']
     return lambda a, r: metric(a, r)
 
 # %% ../nbs/11_monitor.ipynb #4f5c5469
-def window_stats(log:dict, base:Baseline, ids:list, spans:list)->list:
+def window_stats(log: dict, base: Baseline, ids: list, spans: list) -> list:
     "One dict of figures per window: rates, latency, token counts, drift, feedback metric"
     metric = _metric_fn(base)
     out = []
@@ -480,24 +568,42 @@ def window_stats(log:dict, base:Baseline, ids:list, spans:list)->list:
         lat = [x for x in log['latency_s'][sl] if x is not None]
         pairs = [(x, r) for x, r in zip(answers, log['reference'][sl]) if r is not None]
         psi_len, psi_tok = window_psi(base, ids[sl])
-        out.append(dict(first_id=log['id'][a], last_id=log['id'][b-1], n=b - a, start=log['ts'][a], end=log['ts'][b-1],
-                        eos_rate=_mean([None if s is None else float(s) for s in log['stopped'][sl]]),
-                        format_rate=_mean([float(format_ok(x, t, base.format)) for x, t in zip(answers, n_tok)]),
-                        refusal_rate=_mean([float(is_refusal(x)) for x in answers]),
-                        latency_p50=float(np.median(lat)) if lat else None,
-                        latency_p95=float(np.quantile(lat, 0.95)) if lat else None,
-                        prompt_tokens=_mean(log['prompt_tokens'][sl]), answer_tokens=_mean(n_tok),
-                        psi_length=psi_len, psi_tokens=psi_tok, n_feedback=len(pairs),
-                        metric=_mean([metric(x, r) for x, r in pairs]) if len(pairs) >= MIN_FEEDBACK else None,
-                        rating=_mean(log['rating'][sl])))
+        out.append(
+            dict(
+                first_id=log['id'][a],
+                last_id=log['id'][b - 1],
+                n=b - a,
+                start=log['ts'][a],
+                end=log['ts'][b - 1],
+                eos_rate=_mean([None if s is None else float(s) for s in log['stopped'][sl]]),
+                format_rate=_mean([float(format_ok(x, t, base.format)) for x, t in zip(answers, n_tok)]),
+                refusal_rate=_mean([float(is_refusal(x)) for x in answers]),
+                latency_p50=float(np.median(lat)) if lat else None,
+                latency_p95=float(np.quantile(lat, 0.95)) if lat else None,
+                prompt_tokens=_mean(log['prompt_tokens'][sl]),
+                answer_tokens=_mean(n_tok),
+                psi_length=psi_len,
+                psi_tokens=psi_tok,
+                n_feedback=len(pairs),
+                metric=_mean([metric(x, r) for x, r in pairs]) if len(pairs) >= MIN_FEEDBACK else None,
+                rating=_mean(log['rating'][sl]),
+            )
+        )
     return out
 
 # %% ../nbs/11_monitor.ipynb #bfc8c55a
-def check(stats:dict, thresholds:dict)->list:
+def check(stats: dict, thresholds: dict) -> list:
     "The alerts of one window: `{'check', 'value', 'threshold', 'message'}` for each threshold it breaks"
-    fields = dict(eos_rate_min='eos_rate', format_rate_min='format_rate', refusal_rate_max='refusal_rate',
-                  metric_min='metric', psi_length_max='psi_length', psi_tokens_max='psi_tokens',
-                  latency_p95_max='latency_p95', rating_min='rating')
+    fields = dict(
+        eos_rate_min='eos_rate',
+        format_rate_min='format_rate',
+        refusal_rate_max='refusal_rate',
+        metric_min='metric',
+        psi_length_max='psi_length',
+        psi_tokens_max='psi_tokens',
+        latency_p95_max='latency_p95',
+        rating_min='rating',
+    )
     out = []
     for key, limit in thresholds.items():
         value = stats.get(fields[key])
@@ -505,19 +611,21 @@ def check(stats:dict, thresholds:dict)->list:
             continue
         broken = value < limit if key.endswith('_min') else value > limit
         if broken:
-            msg = (f"{THRESHOLDS[key]} {limit:.3g}: {value:.3g} in requests {stats['first_id']}-{stats['last_id']} "
-                   f"(n={stats['n']})")
+            msg = (
+                f"{THRESHOLDS[key]} {limit:.3g}: {value:.3g} in requests {stats['first_id']}-{stats['last_id']} "
+                f"(n={stats['n']})"
+            )
             out.append(dict(check=key, value=round(value, 4), threshold=limit, message=msg))
     return out
 
 # %% ../nbs/11_monitor.ipynb #39ce653c
-def thresholds_for(base:Baseline, tok, n:int, overrides:dict|None=None)->dict:
+def thresholds_for(base: Baseline, tok, n: int, overrides: dict | None = None) -> dict:
     "Derived thresholds for windows of `n` requests, with the user's `overrides` on top"
     t = rate_thresholds(base.heldout, n) | drift_thresholds(base, tok, n) | dict(latency_p95_max=None, rating_min=None)
     return t | _check_thresholds(dict(overrides or {}))
 
 # %% ../nbs/11_monitor.ipynb #80d4c504
-def analyze(source, db=None, window=100, thresholds:dict|None=None)->dict:
+def analyze(source, db=None, window=100, thresholds: dict | None = None) -> dict:
     "Every window's figures and alerts; `alerts`: those of the latest window (what should page someone)"
     mon = Monitor(source, db)
     base = mon.baseline
@@ -533,23 +641,43 @@ def analyze(source, db=None, window=100, thresholds:dict|None=None)->dict:
     limits = thresholds_for(base, mon.tok, size, (_setting(mon.con, 'thresholds') or {}) | dict(thresholds or {}))
     for s in stats:
         s['alerts'] = check(s, limits)
-    return dict(source=mon.source, run_dir=str(mon.run_dir), db=str(mon.db), n_requests=len(log['id']),
-                n_feedback=sum(r is not None for r in log['reference']), window=window, window_size=size,
-                heldout=base.heldout, format=base.format, thresholds=limits, windows=stats,
-                alerts=stats[-1]['alerts'])
+    return dict(
+        source=mon.source,
+        run_dir=str(mon.run_dir),
+        db=str(mon.db),
+        n_requests=len(log['id']),
+        n_feedback=sum(r is not None for r in log['reference']),
+        window=window,
+        window_size=size,
+        heldout=base.heldout,
+        format=base.format,
+        thresholds=limits,
+        windows=stats,
+        alerts=stats[-1]['alerts'],
+    )
 
 # %% ../nbs/11_monitor.ipynb #3434eed3
-PANELS = (('quality', ('eos_rate', 'format_rate', 'refusal_rate', 'metric'), 'share of requests'),
-          ('drift', ('psi_length', 'psi_tokens'), 'PSI against the training prompts'),
-          ('latency', ('latency_p50', 'latency_p95'), 'seconds per request'))
-LIMIT_OF = dict(eos_rate='eos_rate_min', format_rate='format_rate_min', refusal_rate='refusal_rate_max',
-                metric='metric_min', psi_length='psi_length_max', psi_tokens='psi_tokens_max',
-                latency_p95='latency_p95_max')
+PANELS = (
+    ('quality', ('eos_rate', 'format_rate', 'refusal_rate', 'metric'), 'share of requests'),
+    ('drift', ('psi_length', 'psi_tokens'), 'PSI against the training prompts'),
+    ('latency', ('latency_p50', 'latency_p95'), 'seconds per request'),
+)
+LIMIT_OF = dict(
+    eos_rate='eos_rate_min',
+    format_rate='format_rate_min',
+    refusal_rate='refusal_rate_max',
+    metric='metric_min',
+    psi_length='psi_length_max',
+    psi_tokens='psi_tokens_max',
+    latency_p95='latency_p95_max',
+)
 
-def plot_windows(res:dict, path=None):
+# %% ../nbs/11_monitor.ipynb #f4e92264
+def plot_windows(res: dict, path=None):
     "The figures of every window over time, each threshold as a dashed line of the same colour"
     import matplotlib
     import matplotlib.pyplot as plt
+
     ws = res['windows']
     x = [datetime.fromtimestamp(w['end'], timezone.utc) for w in ws]
     fig, axes = plt.subplots(len(PANELS), 1, figsize=(9, 8), sharex=True)
@@ -574,59 +702,81 @@ def plot_windows(res:dict, path=None):
     return fig
 
 # %% ../nbs/11_monitor.ipynb #bae47d68
-def _pct(v)->str:
-    return '–' if v is None else f"{100*v:.1f} %"
+def _pct(v) -> str:
+    return '–' if v is None else f"{100 * v:.1f} %"
 
-def _num(v, fmt:str='.3f')->str:
+
+def _num(v, fmt: str = '.3f') -> str:
     return '–' if v is None else format(v, fmt)
 
-def report_markdown(res:dict, last:int=20)->str:
+# %% ../nbs/11_monitor.ipynb #c408cbce
+def report_markdown(res: dict, last: int = 20) -> str:
     "The monitoring report as markdown: alerts, held-out baseline, thresholds, the latest windows"
     h, ws = res['heldout'], res['windows']
-    head = (f"# Monitoring report\n\nModel: `{res['source']}`; {res['n_requests']} requests logged, "
-            f"{res['n_feedback']} with a reference; windows of {res['window']} "
-            f"{'(UTC days)' if res['window'] == 'day' else 'requests'}, {len(ws)} in all.\n")
+    head = (
+        f"# Monitoring report\n\nModel: `{res['source']}`; {res['n_requests']} requests logged, "
+        f"{res['n_feedback']} with a reference; windows of {res['window']} "
+        f"{'(UTC days)' if res['window'] == 'day' else 'requests'}, {len(ws)} in all.\n"
+    )
     alerts = ['\n## Alerts (latest window)\n'] + ([f"- **{a['message']}**" for a in res['alerts']] or ['None.'])
-    base = ['\n## Held-out baseline of the run\n', '| EOS rate | format rate | refusal rate | primary metric | n |',
-            '|---|---|---|---|---|', f"| {_pct(h.get('eos_rate'))} | {_pct(h.get('format_rate'))} | "
-            f"{_pct(h.get('refusal_rate'))} | {h.get('primary') or '–'} {_pct(h.get('metric'))} | {h.get('n')} |",
-            f"\nAnswer format: {res['format']['kind']}.\n", '\n## Thresholds\n', '| check | threshold |', '|---|---|']
+    base = [
+        '\n## Held-out baseline of the run\n',
+        '| EOS rate | format rate | refusal rate | primary metric | n |',
+        '|---|---|---|---|---|',
+        f"| {_pct(h.get('eos_rate'))} | {_pct(h.get('format_rate'))} | "
+        f"{_pct(h.get('refusal_rate'))} | {h.get('primary') or '–'} {_pct(h.get('metric'))} | {h.get('n')} |",
+        f"\nAnswer format: {res['format']['kind']}.\n",
+        '\n## Thresholds\n',
+        '| check | threshold |',
+        '|---|---|',
+    ]
     base += [f"| {THRESHOLDS[k]} | {_num(v, '.4g')} |" for k, v in res['thresholds'].items() if v is not None]
-    cols = ('| window end (UTC) | ids | EOS | format | refusal | metric | PSI length | PSI tokens | p95 latency '
-            '| alerts |\n|---|---|---|---|---|---|---|---|---|---|')
-    rows = [f"| {datetime.fromtimestamp(w['end'], timezone.utc):%Y-%m-%d %H:%M} | {w['first_id']}-{w['last_id']} | "
-            f"{_pct(w['eos_rate'])} | {_pct(w['format_rate'])} | {_pct(w['refusal_rate'])} | {_pct(w['metric'])} | "
-            f"{_num(w['psi_length'])} | {_num(w['psi_tokens'])} | {_num(w['latency_p95'], '.3g')} | "
-            f"{len(w['alerts'])} |" for w in ws[-last:]]
+    cols = (
+        '| window end (UTC) | ids | EOS | format | refusal | metric | PSI length | PSI tokens | p95 latency '
+        '| alerts |\n|---|---|---|---|---|---|---|---|---|---|'
+    )
+    rows = [
+        f"| {datetime.fromtimestamp(w['end'], timezone.utc):%Y-%m-%d %H:%M} | {w['first_id']}-{w['last_id']} | "
+        f"{_pct(w['eos_rate'])} | {_pct(w['format_rate'])} | {_pct(w['refusal_rate'])} | {_pct(w['metric'])} | "
+        f"{_num(w['psi_length'])} | {_num(w['psi_tokens'])} | {_num(w['latency_p95'], '.3g')} | "
+        f"{len(w['alerts'])} |"
+        for w in ws[-last:]
+    ]
     table = [f"\n## The latest {min(last, len(ws))} windows\n", cols] + rows
     return '\n'.join([head] + alerts + base + table) + '\n\n![figures over time](plots/monitor.png)\n'
 
 # %% ../nbs/11_monitor.ipynb #5d25f350
-def write_report(res:dict, out_dir)->Path:
+def write_report(res: dict, out_dir) -> Path:
     "`report.md`, `alerts.json` and `plots/monitor.png` of an analysis in `out_dir`"
     import matplotlib.pyplot as plt
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    fig = plot_windows(res, out/'plots'/'monitor.png')
+    fig = plot_windows(res, out / 'plots' / 'monitor.png')
     plt.close(fig)
     breached = [w for w in res['windows'] if w['alerts']]
     history = [dict(first_id=w['first_id'], last_id=w['last_id'], alerts=w['alerts']) for w in breached]
     summary = {k: res[k] for k in ('source', 'run_dir', 'db', 'n_requests', 'n_feedback', 'window', 'thresholds')}
-    alerts = summary | dict(alerts=res['alerts'], latest=res['windows'][-1], history=history,
-                            created=datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ'))
-    (out/'alerts.json').write_text(json.dumps(alerts, indent=2, default=str))
-    (out/'report.md').write_text(report_markdown(res))
+    alerts = summary | dict(
+        alerts=res['alerts'],
+        latest=res['windows'][-1],
+        history=history,
+        created=datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ'),
+    )
+    (out / 'alerts.json').write_text(json.dumps(alerts, indent=2, default=str))
+    (out / 'report.md').write_text(report_markdown(res))
     return out
 
 # %% ../nbs/11_monitor.ipynb #3d83b749
-def report_root(source, db=None)->Path:
+def report_root(source, db=None) -> Path:
     "Where a source's dated report folders go: `<run>/monitor/` (`<runs root>/monitor/<name>/` for a registered model)"
     run_dir, ref = resolve_source(source)
     if ref is None:
-        return run_dir/'monitor'
+        return run_dir / 'monitor'
     return default_db(run_dir, ref).with_suffix('')
 
-def check_inputs(source, db=None, window=100, thresholds:dict|None=None):
+
+def check_inputs(source, db=None, window=100, thresholds: dict | None = None):
     "Raise, with one clear message, for a report that can't be made: a bad source, window or threshold, an empty log"
     run_dir, ref = resolve_source(source)
     if window != 'day' and (not str(window).isdigit() or int(window) < 1):
@@ -636,27 +786,39 @@ def check_inputs(source, db=None, window=100, thresholds:dict|None=None):
     if not path.exists() or not connect(path).execute('SELECT 1 FROM requests LIMIT 1').fetchone():
         raise MonitorError(f"{path}: no request is logged yet; log some with Monitor.log or finetune-nb monitor log")
 
-def report_folder(source, db=None, window=100, thresholds:dict|None=None, out_root=None)->tuple[Path, dict]:
+# %% ../nbs/11_monitor.ipynb #c6870f9b
+def report_folder(source, db=None, window=100, thresholds: dict | None = None, out_root=None) -> tuple[Path, dict]:
     "Execute `pipeline_monitor.ipynb` into a new dated folder; returns the folder and its `alerts.json`"
     import papermill as pm
     from finetune_nb.runs import utc_stamp, _new_folder, nbs_dir, _kernel_name
-    check_inputs(source, db, window, thresholds)   # bad input fails here, before a folder exists
+
+    check_inputs(source, db, window, thresholds)  # bad input fails here, before a folder exists
     out = _new_folder(Path(out_root) if out_root else report_root(source, db), utc_stamp())
-    params = dict(source=str(Path(source).resolve()) if Path(str(source)).exists() else str(source),
-                  db=str(Path(db).resolve()) if db else '', window=str(window),
-                  thresholds=json.dumps(thresholds or {}), out_dir=str(out))
-    pm.execute_notebook(nbs_dir()/'pipeline_monitor.ipynb', out/'monitor.ipynb', kernel_name=_kernel_name(),
-                        progress_bar=False, parameters=params)
-    return out, json.loads((out/'alerts.json').read_text())
+    params = dict(
+        source=str(Path(source).resolve()) if Path(str(source)).exists() else str(source),
+        db=str(Path(db).resolve()) if db else '',
+        window=str(window),
+        thresholds=json.dumps(thresholds or {}),
+        out_dir=str(out),
+    )
+    pm.execute_notebook(
+        nbs_dir() / 'pipeline_monitor.ipynb',
+        out / 'monitor.ipynb',
+        kernel_name=_kernel_name(),
+        progress_bar=False,
+        parameters=params,
+    )
+    return out, json.loads((out / 'alerts.json').read_text())
 
 # %% ../nbs/11_monitor.ipynb #7f8c7454
-def monitoring_status(run_dir)->dict:
+def monitoring_status(run_dir) -> dict:
     "Whether monitoring is configured for the run in `run_dir`, with the evidence"
     rd = Path(run_dir)
-    db = rd/'monitor.db'
-    reports = sorted(p for p in rd.glob('monitor/*') if (p/'alerts.json').exists())
-    out = dict(configured=False, db=str(db), n_requests=0, n_feedback=0, thresholds={}, last_report=None,
-               last_alerts=None)
+    db = rd / 'monitor.db'
+    reports = sorted(p for p in rd.glob('monitor/*') if (p / 'alerts.json').exists())
+    out = dict(
+        configured=False, db=str(db), n_requests=0, n_feedback=0, thresholds={}, last_report=None, last_alerts=None
+    )
     if db.exists():
         con = connect(db)
         out['n_requests'] = con.execute('SELECT count(*) FROM requests').fetchone()[0]
@@ -665,7 +827,7 @@ def monitoring_status(run_dir)->dict:
         con.close()
     if reports:
         out['last_report'] = str(reports[-1])
-        out['last_alerts'] = len(json.loads((reports[-1]/'alerts.json').read_text())['alerts'])
+        out['last_alerts'] = len(json.loads((reports[-1] / 'alerts.json').read_text())['alerts'])
     out['configured'] = out['n_requests'] > 0 and bool(reports)
     return out
 
@@ -684,8 +846,13 @@ def add_commands(sub):
     lg.add_argument('--batch-size', type=int, default=8, help='prompts answered together (default 8)')
     lg.add_argument('--max-new-tokens', type=int, help="answer length limit (default: the run's max_new_tokens)")
     rp.add_argument('--window', default='100', help="requests per window, or 'day' (default 100)")
-    rp.add_argument('--threshold', action='append', default=[], metavar='KEY=VALUE',
-                    help=f"override an alert threshold ({', '.join(THRESHOLDS)})")
+    rp.add_argument(
+        '--threshold',
+        action='append',
+        default=[],
+        metavar='KEY=VALUE',
+        help=f"override an alert threshold ({', '.join(THRESHOLDS)})",
+    )
     rp.add_argument('--out', help='the parent of the dated report folder (default: RUN/monitor)')
     fb.add_argument('request_id', type=int, help='the id of the logged request')
     fb.add_argument('--reference', help='the right answer')
@@ -694,7 +861,7 @@ def add_commands(sub):
     return sub
 
 # %% ../nbs/11_monitor.ipynb #22382cca
-def parse_thresholds(items:list)->dict:
+def parse_thresholds(items: list) -> dict:
     "`KEY=VALUE` strings as a thresholds dict, with one clear error for a bad one"
     out = {}
     for item in items:
@@ -708,7 +875,7 @@ def parse_thresholds(items:list)->dict:
     return _check_thresholds(out)
 
 # %% ../nbs/11_monitor.ipynb #7b7b5748
-def log_file(source, path, db=None, batch_size:int=8, max_new_tokens:int|None=None, out=None)->dict:
+def log_file(source, path, db=None, batch_size: int = 8, max_new_tokens: int | None = None, out=None) -> dict:
     "Answer and log every good row of the prompt file `path`; late references become feedback. Counts and rejects"
     out = out or sys.stdout
     rows, rejects = read_prompts(path)
@@ -720,12 +887,13 @@ def log_file(source, path, db=None, batch_size:int=8, max_new_tokens:int|None=No
         if r['reference'] is not None:
             mon.feedback(g['id'], reference=r['reference'])
     n_ref = sum(r['reference'] is not None for r in rows)
-    print(f"logged {len(logged)} requests to {mon.db} ({n_ref} with a reference); {len(rejects)} rejected lines",
-          file=out)
+    print(
+        f"logged {len(logged)} requests to {mon.db} ({n_ref} with a reference); {len(rejects)} rejected lines", file=out
+    )
     return dict(logged=len(logged), references=n_ref, rejected=rejects, db=str(mon.db))
 
 # %% ../nbs/11_monitor.ipynb #a66cbf2b
-def run_command(args)->int:
+def run_command(args) -> int:
     "Run the `monitor` command parsed into `args`; returns the exit status (3: an alert fired)"
     if args.monitor_cmd == 'log':
         res = log_file(args.source, args.input, args.db, args.batch_size, args.max_new_tokens)
@@ -735,7 +903,7 @@ def run_command(args)->int:
         print(f"feedback {fid} recorded for request {args.request_id}")
         return 0
     out, alerts = report_folder(args.source, args.db, args.window, parse_thresholds(args.threshold), args.out)
-    print((out/'report.md').read_text())
+    print((out / 'report.md').read_text())
     print(f"report folder: {out}")
     for a in alerts['alerts']:
         print(f"ALERT: {a['message']}", file=sys.stderr)

@@ -21,13 +21,15 @@ QUIET_LOGS = {  # logger name: message regex
     'bitsandbytes': r'kernels',
 }
 
+
 class _MessageFilter(logging.Filter):
-    def __init__(self, pattern:str):
+    def __init__(self, pattern: str):
         super().__init__()
         self.pattern = pattern
 
-    def filter(self, record)->bool:
+    def filter(self, record) -> bool:
         import re
+
         return not re.search(self.pattern, record.getMessage())
 
 # %% ../nbs/15_notebook.ipynb #04ac9696
@@ -66,6 +68,7 @@ def quiet_cells():
         cm = state.pop('cm', None)
         if cm is not None:
             cm.__exit__(None, None, None)
+
     ip.events.register('pre_run_cell', enter)
     ip.events.register('post_run_cell', leave)
     enter()
@@ -80,41 +83,47 @@ def quiet_kernel_manager():
         def __init__(self, **kw):
             super().__init__(**kw)
             self.transport = 'ipc'
+
     return QuietKernelManager
 
 # %% ../nbs/15_notebook.ipynb #d701a56b
-def _fmt(v)->str:
+def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
     return str(v)
 
+
 @dataclasses.dataclass
 class Table:
     "Rows of (name, value) that render as an HTML table in Jupyter and as aligned text elsewhere"
+
     rows: list
     title: str = ''
 
-    def _repr_html_(self)->str:
-        body = ''.join(f"<tr><td><code>{html.escape(str(k))}</code></td><td>{html.escape(_fmt(v))}</td></tr>"
-                       for k, v in self.rows)
+    def _repr_html_(self) -> str:
+        body = ''.join(
+            f"<tr><td><code>{html.escape(str(k))}</code></td><td>{html.escape(_fmt(v))}</td></tr>" for k, v in self.rows
+        )
         cap = f"<caption>{html.escape(self.title)}</caption>" if self.title else ''
         return f"<table>{cap}<thead><tr><th>field</th><th>value</th></tr></thead><tbody>{body}</tbody></table>"
 
-    def __repr__(self)->str:
+    def __repr__(self) -> str:
         w = max((len(str(k)) for k, _ in self.rows), default=0)
         lines = [self.title] if self.title else []
         return '\n'.join(lines + [f"{str(k):<{w}}  {_fmt(v)}" for k, v in self.rows])
 
-def as_table(obj,            # a dataclass (the run config) or a dict (a training summary)
-             title:str='',   # caption
-             skip_none:bool=True, # leave out fields that are None
-            )->Table:
+
+def as_table(
+    obj,  # a dataclass (the run config) or a dict (a training summary)
+    title: str = '',  # caption
+    skip_none: bool = True,  # leave out fields that are None
+) -> Table:
     "`obj` as a `Table` of its fields"
     d = dataclasses.asdict(obj) if dataclasses.is_dataclass(obj) else dict(obj)
     return Table([(k, v) for k, v in d.items() if not (skip_none and v is None)], title)
 
 # %% ../nbs/15_notebook.ipynb #f8b235cd
-def _read_new_lines(path:Path, pos:int)->tuple[list, int]:
+def _read_new_lines(path: Path, pos: int) -> tuple[list, int]:
     "Complete JSON lines of `path` after byte `pos`, and the new position"
     try:
         with open(path, 'rb') as f:
@@ -131,7 +140,8 @@ def _read_new_lines(path:Path, pos:int)->tuple[list, int]:
             continue
     return out, pos + end
 
-def _eval_lines(nb_path:Path)->list:
+
+def _eval_lines(nb_path: Path) -> list:
     "The `generating: …` lines the evaluation notebook has printed so far"
     try:
         nb = json.loads(Path(nb_path).read_text())
@@ -145,7 +155,7 @@ def _eval_lines(nb_path:Path)->list:
     return out
 
 # %% ../nbs/15_notebook.ipynb #470b07aa
-def _train_line(rec:dict, total:int)->str:
+def _train_line(rec: dict, total: int) -> str:
     of = f"/{total}" if total else ''
     parts = [f"[train] step {rec['step']}{of}", f"loss {rec['loss']:.4f}"]
     if 'eval_loss' in rec:
@@ -154,45 +164,50 @@ def _train_line(rec:dict, total:int)->str:
         parts.append(f"{rec['tokens_per_s']:.0f} tok/s")
     return '  '.join(parts)
 
-def _max_steps(rd:Path)->int:
+
+def _max_steps(rd: Path) -> int:
     try:
         import yaml
-        return int(yaml.safe_load((rd/'config.yaml').read_text()).get('max_steps') or 0)
+
+        return int(yaml.safe_load((rd / 'config.yaml').read_text()).get('max_steps') or 0)
     except Exception:
         return 0
 
 # %% ../nbs/15_notebook.ipynb #af64f5ba
 class TerminalProgress:
     "Follows a run folder and prints training and evaluation progress lines to `out`"
-    def __init__(self, rd, out=None, every:float=10.0):
+
+    def __init__(self, rd, out=None, every: float = 10.0):
         self.rd, self.out, self.every = Path(rd), out or sys.stdout, every
         self.pos, self.last_print, self.pending, self.n_eval = 0, 0.0, None, 0
         self.total = _max_steps(self.rd)
 
-    def poll(self, final:bool=False):
+    def poll(self, final: bool = False):
         "Print what is new since the last poll"
-        recs, self.pos = _read_new_lines(self.rd/'train_log.jsonl', self.pos)
+        recs, self.pos = _read_new_lines(self.rd / 'train_log.jsonl', self.pos)
         if recs:
             self.pending = recs[-1]
         due = final or time.time() - self.last_print >= self.every
         if self.pending is not None and due:
             self._print(_train_line(self.pending, self.total))
             self.pending = None
-        lines = _eval_lines(self.rd/'pipeline_evaluate.ipynb')
-        for line in lines[self.n_eval:]:
+        lines = _eval_lines(self.rd / 'pipeline_evaluate.ipynb')
+        for line in lines[self.n_eval :]:
             self._print(f"[evaluate] {line}")
         self.n_eval = max(self.n_eval, len(lines))
 
-    def _print(self, line:str):
+    def _print(self, line: str):
         print(line, file=self.out, flush=True)
         self.last_print = time.time()
 
+# %% ../nbs/15_notebook.ipynb #1e091ad6
 @contextmanager
-def terminal_progress(rd,               # the run folder
-                      out=None,         # where to print (default: stdout)
-                      every:float=10.0, # seconds between two training lines
-                      poll_s:float=1.0, # seconds between two looks at the run folder
-                     ):
+def terminal_progress(
+    rd,  # the run folder
+    out=None,  # where to print (default: stdout)
+    every: float = 10.0,  # seconds between two training lines
+    poll_s: float = 1.0,  # seconds between two looks at the run folder
+):
     "While the block runs, print the run's training and evaluation progress from its run folder"
     tp = TerminalProgress(rd, out, every)
     stop = threading.Event()
@@ -200,6 +215,7 @@ def terminal_progress(rd,               # the run folder
     def loop():
         while not stop.wait(poll_s):
             tp.poll()
+
     th = threading.Thread(target=loop, daemon=True, name='terminal-progress')
     th.start()
     try:

@@ -16,45 +16,62 @@ __all__ = ['PRIORS', 'IMBALANCE_RATIO', 'label_shares', 'prior_answers', 'imbala
 # %% ../nbs/04d_priors.ipynb #c0f78e7e
 PRIORS = dict(prior_majority='prior: most frequent label', prior_shares='prior: labels at training shares')
 
-def label_shares(refs:list, labels:list)->dict:
+
+def label_shares(refs: list, labels: list) -> dict:
     "Share of each label among the reference answers `refs`"
     c = Counter(parse_label(r, labels) for r in refs)
-    return {l: c[l]/max(1, len(refs)) for l in labels}
+    return {l: c[l] / max(1, len(refs)) for l in labels}
 
-def prior_answers(train_refs:list, labels:list, n:int, seed:int=0)->dict:
+
+def prior_answers(train_refs: list, labels: list, n: int, seed: int = 0) -> dict:
     "The prior baselines' answers to `n` requests, in `generate`'s form"
     shares = label_shares(train_refs, labels)
     top = max(labels, key=lambda l: shares[l])
     drawn = random.Random(seed).choices(labels, weights=[shares[l] for l in labels], k=n)
     as_answer = lambda t: dict(text=t, stopped=True, n_tokens=0, ids=[])
-    return dict(prior_majority=[as_answer(top)]*n, prior_shares=[as_answer(t) for t in drawn])
+    return dict(prior_majority=[as_answer(top)] * n, prior_shares=[as_answer(t) for t in drawn])
 
 # %% ../nbs/04d_priors.ipynb #c3835a4d
 IMBALANCE_RATIO = 1.5
 
-def imbalance(refs:list, labels:list, ratio:float=IMBALANCE_RATIO)->dict:
+
+def imbalance(refs: list, labels: list, ratio: float = IMBALANCE_RATIO) -> dict:
     "Whether the held-out labels are imbalanced: the top label's share against `ratio` times uniform"
     shares = label_shares(refs, labels)
     top = max(labels, key=lambda l: shares[l])
-    return dict(imbalanced=shares[top]*len(labels) >= ratio, top=top, top_share=round(shares[top], 4),
-                threshold=round(ratio/len(labels), 4), shares={l: round(s, 4) for l, s in shares.items()})
+    return dict(
+        imbalanced=shares[top] * len(labels) >= ratio,
+        top=top,
+        top_share=round(shares[top], 4),
+        threshold=round(ratio / len(labels), 4),
+        shares={l: round(s, 4) for l, s in shares.items()},
+    )
 
 # %% ../nbs/04d_priors.ipynb #a2543dcf
-def _codes(answers:list, labels:list)->np.ndarray:
+def _codes(answers: list, labels: list) -> np.ndarray:
     idx = {l: i for i, l in enumerate(labels)}
     return np.array([idx.get(parse_label(a, labels), len(labels)) for a in answers])
 
-def macro_f1(pred:np.ndarray, ref:np.ndarray, k:int)->np.ndarray:
+
+def macro_f1(pred: np.ndarray, ref: np.ndarray, k: int) -> np.ndarray:
     "Macro-F1 over `k` classes of label codes, along the last axis"
     f1 = []
     for c in range(k):
         tp = ((pred == c) & (ref == c)).sum(-1)
         wrong = ((pred == c) != (ref == c)).sum(-1)
-        f1.append(np.where(2*tp + wrong > 0, 2*tp/np.maximum(2*tp + wrong, 1), 0.0))
+        f1.append(np.where(2 * tp + wrong > 0, 2 * tp / np.maximum(2 * tp + wrong, 1), 0.0))
     return np.mean(f1, 0)
 
-def macro_f1_compare(answers:dict, refs:list, labels:list, target:str='finetuned', n_boot:int=2000, seed:int=0,
-                     ci:float=0.95)->tuple[dict, dict]:
+# %% ../nbs/04d_priors.ipynb #1a5736fa
+def macro_f1_compare(
+    answers: dict,
+    refs: list,
+    labels: list,
+    target: str = 'finetuned',
+    n_boot: int = 2000,
+    seed: int = 0,
+    ci: float = 0.95,
+) -> tuple[dict, dict]:
     "Macro-F1 of each system, and the bootstrap CI of `target` minus each other system (same resamples as accuracy's)"
     r = _codes(refs, labels)
     codes = {k: _codes([x['text'] for x in a], labels) for k, a in answers.items()}
@@ -66,12 +83,12 @@ def macro_f1_compare(answers:dict, refs:list, labels:list, target:str='finetuned
         if k == target:
             continue
         d = target_boot - macro_f1(c[idx], r[idx], len(labels))
-        lo, hi = np.percentile(d, [(1-ci)/2*100, (1+ci)/2*100])
+        lo, hi = np.percentile(d, [(1 - ci) / 2 * 100, (1 + ci) / 2 * 100])
         comps[k] = dict(diff=values[target] - values[k], lo=float(lo), hi=float(hi), n=len(r))
     return values, comps
 
 # %% ../nbs/04d_priors.ipynb #46b3b70b
-def prior_gate(v:dict, comparisons:dict, metric:str)->dict:
+def prior_gate(v: dict, comparisons: dict, metric: str) -> dict:
     "`v` (a verdict) made 'not worth it' unless fine-tuning beats each prior baseline beyond its CI on `metric`"
     failed = [k for k in PRIORS if k in comparisons and comparisons[k][metric]['lo'] <= 0]
     out = dict(v, priors_beaten=not failed)
@@ -79,13 +96,17 @@ def prior_gate(v:dict, comparisons:dict, metric:str)->dict:
         c = comparisons[failed[0]][metric]
         out['worth_it'] = False
         kept = v['sentence'].rsplit(': worth it.', 1)[0]
-        out['sentence'] = (kept + f", but it does not beat the {PRIORS[failed[0]]} "
-                           f"beyond its CI ({100*c['diff']:+.1f} {metric} points, 95 % CI {100*c['lo']:.1f} to "
-                           f"{100*c['hi']:.1f}): not worth it.")
+        out['sentence'] = (
+            kept + f", but it does not beat the {PRIORS[failed[0]]} "
+            f"beyond its CI ({100 * c['diff']:+.1f} {metric} points, 95 % CI {100 * c['lo']:.1f} to "
+            f"{100 * c['hi']:.1f}): not worth it."
+        )
     return out
 
 # %% ../nbs/04d_priors.ipynb #677277db
-def labelled_evaluation(answers:dict, refs:list, labels:list, summary:dict, comparisons:dict, seed:int=0)->dict:
+def labelled_evaluation(
+    answers: dict, refs: list, labels: list, summary: dict, comparisons: dict, seed: int = 0
+) -> dict:
     "Macro-F1 in each system's summary and comparisons; the primary metric (macro_f1 when imbalanced) and the imbalance"
     values, comps = macro_f1_compare(answers, refs, labels, seed=seed)
     for k, v in values.items():
@@ -95,13 +116,17 @@ def labelled_evaluation(answers:dict, refs:list, labels:list, summary:dict, comp
     imb = imbalance(refs, labels)
     return dict(primary='macro_f1' if imb['imbalanced'] else 'accuracy', imbalance=imb)
 
-def recall_table(classification:dict, label)->str:
+
+def recall_table(classification: dict, label) -> str:
     "Markdown table of per-class recall per system"
     systems = list(classification)
     labels = list(classification[systems[0]]['per_class'])
-    rows = ['| class | support | ' + ' | '.join(label(s) for s in systems) + ' |', '|---|---|' + '---|'*len(systems)]
+    rows = ['| class | support | ' + ' | '.join(label(s) for s in systems) + ' |', '|---|---|' + '---|' * len(systems)]
     for l in labels:
         sup = classification[systems[0]]['per_class'][l]['support']
-        rows.append(f"| {l} | {sup} | " + ' | '.join(f"{100*classification[s]['per_class'][l]['recall']:.1f}"
-                                                     for s in systems) + ' |')
+        rows.append(
+            f"| {l} | {sup} | "
+            + ' | '.join(f"{100 * classification[s]['per_class'][l]['recall']:.1f}" for s in systems)
+            + ' |'
+        )
     return '\n'.join(rows)

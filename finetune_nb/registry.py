@@ -17,38 +17,51 @@ __all__ = ['RegistryError', 'register', 'list_models', 'load_registered']
 class RegistryError(ConfigError):
     "A registration or a model reference that can't be honoured"
 
-def _registrable(run_dir:Path, force:bool)->dict:
+
+def _registrable(run_dir: Path, force: bool) -> dict:
     "The run's metrics, or `RegistryError` saying why it can't be registered"
-    if not (run_dir/'metrics.json').exists() or not (run_dir/'config.yaml').exists():
+    if not (run_dir / 'metrics.json').exists() or not (run_dir / 'config.yaml').exists():
         raise RegistryError(f"{run_dir} is not a run folder (no config.yaml and metrics.json)")
-    m = json.loads((run_dir/'metrics.json').read_text())
-    weights = run_dir/'adapter' if (run_dir/'adapter').is_dir() else run_dir/'model'
+    m = json.loads((run_dir / 'metrics.json').read_text())
+    weights = run_dir / 'adapter' if (run_dir / 'adapter').is_dir() else run_dir / 'model'
     if force:
         return m
     if m.get('status') != 'success' or not weights.is_dir():
-        raise RegistryError(f"{run_dir} is {m.get('status')}, not a finished run: only a run that trained and was "
-                            f"evaluated can be registered (--force to register anyway)")
+        raise RegistryError(
+            f"{run_dir} is {m.get('status')}, not a finished run: only a run that trained and was "
+            f"evaluated can be registered (--force to register anyway)"
+        )
     verdict = (m.get('eval') or {}).get('verdict') or {}
     if not verdict.get('worth_it'):
-        raise RegistryError(f"{run_dir}'s verdict was to prefer prompting: \"{verdict.get('sentence')}\" "
-                            f"(--force to register anyway)")
+        raise RegistryError(
+            f"{run_dir}'s verdict was to prefer prompting: \"{verdict.get('sentence')}\" (--force to register anyway)"
+        )
     return m
 
 # %% ../nbs/09_registry.ipynb #2912d75f
-def _lineage(run_dir:Path, m:dict)->dict:
-    cfg = yaml.safe_load((run_dir/'config.yaml').read_text())
+def _lineage(run_dir: Path, m: dict) -> dict:
+    cfg = yaml.safe_load((run_dir / 'config.yaml').read_text())
     ev = m.get('eval') or {}
     primary = ev.get('primary')
     value = (ev.get('summary', {}).get('finetuned') or {}).get(primary)
-    tags = dict(run_dir=str(run_dir.resolve()), base_model=cfg.get('model'), method=cfg.get('method'),
-                data_hash=(m.get('data') or {}).get('data_hash'), git_sha=(m.get('environment') or {}).get('git_sha'),
-                verdict=(ev.get('verdict') or {}).get('sentence'), primary_metric=primary,
-                primary_value=value, config=yaml.safe_dump(cfg, sort_keys=False))
+    tags = dict(
+        run_dir=str(run_dir.resolve()),
+        base_model=cfg.get('model'),
+        method=cfg.get('method'),
+        data_hash=(m.get('data') or {}).get('data_hash'),
+        git_sha=(m.get('environment') or {}).get('git_sha'),
+        verdict=(ev.get('verdict') or {}).get('sentence'),
+        primary_metric=primary,
+        primary_value=value,
+        config=yaml.safe_dump(cfg, sort_keys=False),
+    )
     return {k: str(v)[:5000] for k, v in tags.items() if v is not None}
+
 
 from .checklist import record_registration
 
-def register(run_dir, name:str, alias:str|None=None, force:bool=False)->dict:
+# %% ../nbs/09_registry.ipynb #60edf881
+def register(run_dir, name: str, alias: str | None = None, force: bool = False) -> dict:
     "Register `run_dir`'s adapter (or full model) as a new version of `name`; returns name, version, alias, source"
     run_dir = Path(run_dir)
     m = _registrable(run_dir, force)
@@ -57,22 +70,22 @@ def register(run_dir, name:str, alias:str|None=None, force:bool=False)->dict:
         raise RegistryError(f"{run_dir} is not tracked (tracking: none, or the MLflow store could not be reached)")
     uri = _read_state(run_dir)['uri']
     client = _client(uri)
-    weights = run_dir/'adapter' if (run_dir/'adapter').is_dir() else run_dir/'model'
+    weights = run_dir / 'adapter' if (run_dir / 'adapter').is_dir() else run_dir / 'model'
     client.log_artifacts(run_id, str(weights), 'model')
-    client.log_artifact(run_id, str(run_dir/'config.yaml'), 'model')
+    client.log_artifact(run_id, str(run_dir / 'config.yaml'), 'model')
     try:
         client.create_registered_model(name)
     except Exception:
-        client.get_registered_model(name)   # it exists already; anything else is a real error and raises here
+        client.get_registered_model(name)  # it exists already; anything else is a real error and raises here
     source = f"{client.get_run(run_id).info.artifact_uri}/model"
     version = client.create_model_version(name, source, run_id=run_id, tags=_lineage(run_dir, m))
     if alias:
         client.set_registered_model_alias(name, alias, version.version)
-    record_registration(run_dir, name, int(version.version), alias)   # the checklist's item 8
+    record_registration(run_dir, name, int(version.version), alias)  # the checklist's item 8
     return dict(name=name, version=int(version.version), alias=alias, source=source, run_id=run_id)
 
 # %% ../nbs/09_registry.ipynb #344eba84
-def list_models(runs_root)->list[dict]:
+def list_models(runs_root) -> list[dict]:
     "Every registered model's versions: name, version, aliases, run folder, verdict"
     client = _client(tracking_uri(runs_root))
     rows = []
@@ -81,11 +94,19 @@ def list_models(runs_root)->list[dict]:
         for a, v in (rm.aliases or {}).items():
             aliases.setdefault(str(v), []).append(a)
         for v in client.search_model_versions(f"name='{rm.name}'"):
-            rows.append(dict(name=rm.name, version=int(v.version), aliases=aliases.get(str(v.version), []),
-                             run=Path(v.tags.get('run_dir', '?')).name, verdict=v.tags.get('verdict', '')))
+            rows.append(
+                dict(
+                    name=rm.name,
+                    version=int(v.version),
+                    aliases=aliases.get(str(v.version), []),
+                    run=Path(v.tags.get('run_dir', '?')).name,
+                    verdict=v.tags.get('verdict', ''),
+                )
+            )
     return sorted(rows, key=lambda r: (r['name'], r['version']))
 
-def _version(client, ref:str):
+# %% ../nbs/09_registry.ipynb #3d188bbb
+def _version(client, ref: str):
     "The model version that `ref` names"
     if '@' in ref:
         name, alias = ref.split('@', 1)
@@ -99,11 +120,12 @@ def _version(client, ref:str):
     return max(versions, key=lambda v: int(v.version))
 
 # %% ../nbs/09_registry.ipynb #a5dffe03
-def load_registered(ref:str, runs_root=None):
+def load_registered(ref: str, runs_root=None):
     "`(model, tokenizer)` of the registered version `ref` (`NAME`, `NAME/3`, `NAME@alias`), ready to generate"
     from finetune_nb.runs import runs_root as default_root
     from finetune_nb.models import load_tokenizer
     from finetune_nb.evaluate import _load_trained
+
     client = _client(tracking_uri(runs_root or default_root()))
     try:
         v = _version(client, ref)
@@ -112,11 +134,11 @@ def load_registered(ref:str, runs_root=None):
     except Exception as e:
         raise RegistryError(f"no registered model version {ref!r} ({type(e).__name__}: {e})") from None
     run_dir = Path(v.tags.get('run_dir', ''))
-    if not (run_dir/'config.yaml').exists():
+    if not (run_dir / 'config.yaml').exists():
         run_dir = Path(tempfile.mkdtemp(prefix='finetune_nb_registered_'))
         local = Path(client.download_artifacts(v.run_id, 'model', str(run_dir)))
-        kind = 'model' if (local/'model.safetensors').exists() else 'adapter'
-        shutil.move(str(local), run_dir/kind)
-        shutil.copy(run_dir/kind/'config.yaml', run_dir/'config.yaml')
-    cfg = load_config(run_dir/'config.yaml')
+        kind = 'model' if (local / 'model.safetensors').exists() else 'adapter'
+        shutil.move(str(local), run_dir / kind)
+        shutil.copy(run_dir / kind / 'config.yaml', run_dir / 'config.yaml')
+    cfg = load_config(run_dir / 'config.yaml')
     return _load_trained(cfg, run_dir).eval(), load_tokenizer(cfg.model)

@@ -11,8 +11,19 @@ import yaml
 from .config import RunConfig, ConfigError, FIELDS, load_config, parse_overrides, _unknown
 from .data import read_jsonl, _write_jsonl
 from .lifecycle import RunLock, StopRequested, request_stop
-from .runs import (runs_root, utc_stamp, start_run, run_pipeline, read_json, write_json, update_metrics,
-                              _new_folder, _execute, _runner_env, find_file)
+from finetune_nb.runs import (
+    runs_root,
+    utc_stamp,
+    start_run,
+    run_pipeline,
+    read_json,
+    write_json,
+    update_metrics,
+    _new_folder,
+    _execute,
+    _runner_env,
+    find_file,
+)
 from .track import sync, start_tracking, _write_state, _read_state
 from .answers import show_metric
 
@@ -24,14 +35,16 @@ __all__ = ['SweepError', 'parse_grid', 'parse_search', 'SweepSpec', 'grid_member
 class SweepError(ConfigError):
     "A sweep spec that can't run"
 
-def _values(key:str, text:str)->list:
+
+def _values(key: str, text: str) -> list:
     "`'1e-4,2e-4'` → `[0.0001, 0.0002]`, each value read like a `-p` override of `key`"
     values = [parse_overrides([f'{key}={v}'])[key] for v in text.split(',') if v.strip()]
     if not values:
         raise SweepError(f"--grid {key}: no values (write {key}=a,b,...)")
     return values
 
-def parse_grid(items)->dict:
+
+def parse_grid(items) -> dict:
     "`['lr=1e-4,2e-4', 'lora_r=8,16']` (or a dict of lists) → `{'lr': [...], 'lora_r': [...]}`, keys checked"
     grid = dict(items) if isinstance(items, dict) else {}
     if not isinstance(items, dict):
@@ -47,7 +60,7 @@ def parse_grid(items)->dict:
     return grid
 
 # %% ../nbs/08_sweep.ipynb #949b3973
-def parse_search(items)->dict:
+def parse_search(items) -> dict:
     "`['lr=1e-5:1e-3:log', 'lora_r=8,16']` (or a dict) → `{'lr': dict(low, high, log), 'lora_r': [8, 16]}`"
     raw = dict(items) if isinstance(items, dict) else dict(it.split('=', 1) for it in items if '=' in it)
     if not isinstance(items, dict) and len(raw) != len(items):
@@ -77,36 +90,42 @@ def parse_search(items)->dict:
 @dataclass
 class SweepSpec:
     "What a sweep runs; saved as sweep.yaml in its folder"
-    name: str                                        # the sweep's name: runs/<UTC time>_sweep_<name>
-    config_file: str = ''                            # the base preset YAML ('' for the defaults)
-    overrides: list = field(default_factory=list)    # `key=value` strings applied to every member
-    grid: dict = field(default_factory=dict)         # key -> values: every combination
-    trials: int = 0                                  # Optuna trials (with `search`)
-    search: dict = field(default_factory=dict)       # key -> dict(low, high, log) or a list of choices
-    valid_frac: float = 0.1                          # share of the training split held out to choose the best member
-    seed: int = 0                                    # Optuna's sampler and the validation split
 
-    def base(self, params:dict|None=None)->RunConfig:
+    name: str  # the sweep's name: runs/<UTC time>_sweep_<name>
+    config_file: str = ''  # the base preset YAML ('' for the defaults)
+    overrides: list = field(default_factory=list)  # `key=value` strings applied to every member
+    grid: dict = field(default_factory=dict)  # key -> values: every combination
+    trials: int = 0  # Optuna trials (with `search`)
+    search: dict = field(default_factory=dict)  # key -> dict(low, high, log) or a list of choices
+    valid_frac: float = 0.1  # share of the training split held out to choose the best member
+    seed: int = 0  # Optuna's sampler and the validation split
+
+    def base(self, params: dict | None = None) -> RunConfig:
         "The config of a member with `params`"
         path = find_file(self.config_file) if self.config_file else None
-        return load_config(path, list(self.overrides) + [f'{k}={json.dumps(v)}' for k, v in (params or {}).items()],
-                           sections=('sweep',))
+        return load_config(
+            path,
+            list(self.overrides) + [f'{k}={json.dumps(v)}' for k, v in (params or {}).items()],
+            sections=('sweep',),
+        )
 
 # %% ../nbs/08_sweep.ipynb #0ec827b6
-def grid_members(grid:dict)->list[dict]:
+def grid_members(grid: dict) -> list[dict]:
     "Every combination of the grid's values, in order"
     keys = list(grid)
     return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
 
-def _corners(space:dict)->list[dict]:
+
+def _corners(space: dict) -> list[dict]:
     "Each search range's ends and each list's values: what must validate before a trial can be drawn"
     out = []
     for k, v in space.items():
-        for x in (v if isinstance(v, list) else [v['low'], v['high']]):
+        for x in v if isinstance(v, list) else [v['low'], v['high']]:
             out.append({k: x})
     return out
 
-def check_spec(spec:SweepSpec):
+
+def check_spec(spec: SweepSpec):
     "Raise `SweepError` naming every member config that would not validate; before anything runs"
     if not spec.grid and not spec.trials:
         raise SweepError("Invalid sweep: give a grid (--grid key=a,b) or --trials N with --search ranges")
@@ -126,7 +145,7 @@ def check_spec(spec:SweepSpec):
         raise SweepError("Invalid sweep:\n  - " + "\n  - ".join(problems))
 
 # %% ../nbs/08_sweep.ipynb #033ca479
-def load_spec(config_file:str='', overrides=(), grid=(), trials:int=0, search=(), name:str='')->SweepSpec:
+def load_spec(config_file: str = '', overrides=(), grid=(), trials: int = 0, search=(), name: str = '') -> SweepSpec:
     "The sweep of `config_file`'s `sweep:` section with the command line's `grid`/`trials`/`search` on top; checked"
     section = {}
     if config_file:
@@ -136,102 +155,121 @@ def load_spec(config_file:str='', overrides=(), grid=(), trials:int=0, search=()
         section = (yaml.safe_load(path.read_text()) or {}).get('sweep') or {}
         unknown = set(section) - {'grid', 'trials', 'search', 'valid_frac', 'name'}
         if unknown:
-            raise SweepError(f"{path}: unknown key(s) in sweep: {', '.join(sorted(unknown))} "
-                             f"(known: grid, trials, search, valid_frac, name)")
+            raise SweepError(
+                f"{path}: unknown key(s) in sweep: {', '.join(sorted(unknown))} "
+                f"(known: grid, trials, search, valid_frac, name)"
+            )
     g = parse_grid(list(grid)) if grid else parse_grid(section.get('grid') or {})
     s = parse_search(list(search)) if search else parse_search(section.get('search') or {})
-    spec = SweepSpec(name=name or section.get('name') or 'sweep',
-                     config_file=str(find_file(config_file).resolve()) if config_file else '',
-                     overrides=list(overrides), grid=g, trials=int(trials or section.get('trials') or 0), search=s,
-                     valid_frac=float(section.get('valid_frac', 0.1)))
+    spec = SweepSpec(
+        name=name or section.get('name') or 'sweep',
+        config_file=str(find_file(config_file).resolve()) if config_file else '',
+        overrides=list(overrides),
+        grid=g,
+        trials=int(trials or section.get('trials') or 0),
+        search=s,
+        valid_frac=float(section.get('valid_frac', 0.1)),
+    )
     spec.seed = spec.base().seed
     check_spec(spec)
     return spec
 
 # %% ../nbs/08_sweep.ipynb #c1cb1cf5
-def prepare_sweep(spec:SweepSpec, root=None)->Path:
+def prepare_sweep(spec: SweepSpec, root=None) -> Path:
     "Create runs/<UTC time>_sweep_<name>/ with sweep.yaml, the prepared data and its three splits"
     sweep_dir = _new_folder(Path(root or runs_root()), f'{utc_stamp()}_sweep_{spec.name}')
-    (sweep_dir/'sweep.yaml').write_text(yaml.safe_dump(asdict(spec), sort_keys=False))
+    (sweep_dir / 'sweep.yaml').write_text(yaml.safe_dump(asdict(spec), sort_keys=False))
     base = spec.base()
-    data_run = start_run(base, sweep_dir/'data')
+    data_run = start_run(base, sweep_dir / 'data')
     with RunLock(data_run), _runner_env(data_run):
         _execute(data_run, ['pipeline_prepare'], log_output=False)
-    train = read_jsonl(data_run/'data'/'train.jsonl')
+    train = read_jsonl(data_run / 'data' / 'train.jsonl')
     random.Random(spec.seed).shuffle(train)
-    n_valid = max(1, round(spec.valid_frac*len(train)))
+    n_valid = max(1, round(spec.valid_frac * len(train)))
     if len(train) - n_valid < 1:
         raise SweepError(f"{len(train)} training rows are too few to hold out a validation split")
-    _write_jsonl(sweep_dir/'split'/'valid.jsonl', sorted(train[:n_valid], key=lambda r: r['line']))
-    _write_jsonl(sweep_dir/'split'/'train.jsonl', sorted(train[n_valid:], key=lambda r: r['line']))
-    shutil.copy(data_run/'data'/'eval.jsonl', sweep_dir/'split'/'eval.jsonl')
+    _write_jsonl(sweep_dir / 'split' / 'valid.jsonl', sorted(train[:n_valid], key=lambda r: r['line']))
+    _write_jsonl(sweep_dir / 'split' / 'train.jsonl', sorted(train[n_valid:], key=lambda r: r['line']))
+    shutil.copy(data_run / 'data' / 'eval.jsonl', sweep_dir / 'split' / 'eval.jsonl')
     return sweep_dir
 
 # %% ../nbs/08_sweep.ipynb #43770324
-def _link(src:Path, dest:Path):
+def _link(src: Path, dest: Path):
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.link(src, dest)
     except OSError:
         shutil.copy(src, dest)
 
-def make_member(spec:SweepSpec, sweep_dir:Path, index:int, params:dict, parent_run_id:str|None=None)->Path:
+
+def make_member(spec: SweepSpec, sweep_dir: Path, index: int, params: dict, parent_run_id: str | None = None) -> Path:
     "A member's run folder: its config, the sweep's three splits and data report, ready for train and evaluate"
     cfg = spec.base(params)
     cfg.name = f'{spec.name}-{index}'
     rd = start_run(cfg, base=Path.cwd())
     for split in ('train', 'valid', 'eval'):
-        _link(sweep_dir/'split'/f'{split}.jsonl', rd/'data'/f'{split}.jsonl')
+        _link(sweep_dir / 'split' / f'{split}.jsonl', rd / 'data' / f'{split}.jsonl')
     for name in ('data_report.json', 'rejected.jsonl'):
-        _link(sweep_dir/'data'/name, rd/name)
-    data = read_json(sweep_dir/'data'/'metrics.json')['data']
-    n_valid = len(read_jsonl(sweep_dir/'split'/'valid.jsonl'))
-    update_metrics(rd, data=data | dict(n_train=data['n_train'] - n_valid, n_valid=n_valid),
-                   sweep=dict(dir=str(sweep_dir), member=index, params=params))
+        _link(sweep_dir / 'data' / name, rd / name)
+    data = read_json(sweep_dir / 'data' / 'metrics.json')['data']
+    n_valid = len(read_jsonl(sweep_dir / 'split' / 'valid.jsonl'))
+    update_metrics(
+        rd,
+        data=data | dict(n_train=data['n_train'] - n_valid, n_valid=n_valid),
+        sweep=dict(dir=str(sweep_dir), member=index, params=params),
+    )
     if parent_run_id:
         _write_state(rd, dict(parent_run_id=parent_run_id))
     return rd
 
 # %% ../nbs/08_sweep.ipynb #a49abf7e
-def _member_record(rd:Path)->dict:
+def _member_record(rd: Path) -> dict:
     "The figures of a member, from its metrics.json"
-    m = read_json(rd/'metrics.json')
+    m = read_json(rd / 'metrics.json')
     ev = m.get('eval') or {}
     tr = m.get('train') or {}
     primary = ev.get('primary')
     verdict = ev.get('verdict') or {}
     error = m.get('error') or {}
     status = 'pruned' if error.get('ename') == 'StopRequested' else m.get('status')
-    return dict(status=status, primary=primary,
-                finetuned=(ev.get('summary', {}).get('finetuned') or {}).get(primary),
-                ci_lo=verdict.get('lo'), ci_hi=verdict.get('hi'), worth_it=verdict.get('worth_it'),
-                heldout_loss=(ev.get('summary', {}).get('finetuned') or {}).get('loss'),
-                validation_loss=tr.get('eval_loss') if tr.get('eval_loss_split') == 'valid' else None,
-                train_s=(m.get('timings') or {}).get('train_s'), tokens_per_s=tr.get('tokens_per_s'),
-                error=f"{error.get('ename')}: {error.get('evalue')}" if error else None)
+    return dict(
+        status=status,
+        primary=primary,
+        finetuned=(ev.get('summary', {}).get('finetuned') or {}).get(primary),
+        ci_lo=verdict.get('lo'),
+        ci_hi=verdict.get('hi'),
+        worth_it=verdict.get('worth_it'),
+        heldout_loss=(ev.get('summary', {}).get('finetuned') or {}).get('loss'),
+        validation_loss=tr.get('eval_loss') if tr.get('eval_loss_split') == 'valid' else None,
+        train_s=(m.get('timings') or {}).get('train_s'),
+        tokens_per_s=tr.get('tokens_per_s'),
+        error=f"{error.get('ename')}: {error.get('evalue')}" if error else None,
+    )
 
 # %% ../nbs/08_sweep.ipynb #05f79699
-def _run_member(spec:SweepSpec, rd:Path, resume:bool)->dict:
+def _run_member(spec: SweepSpec, rd: Path, resume: bool) -> dict:
     "Train and evaluate one member; its failure is recorded, not raised"
-    cfg = load_config(rd/'config.yaml')
+    cfg = load_config(rd / 'config.yaml')
     try:
         run_pipeline(cfg, rd, resume=resume, reuse_data=not resume)
     except Exception as e:
         print(f"member {rd.name} failed: {type(e).__name__}: {str(e)[:200]}", flush=True)
     return _member_record(rd)
 
-def _load_members(sweep_dir:Path)->list:
-    p = sweep_dir/'members.json'
+
+def _load_members(sweep_dir: Path) -> list:
+    p = sweep_dir / 'members.json'
     return json.loads(p.read_text()) if p.exists() else []
 
-def _save_members(sweep_dir:Path, members:list):
-    write_json(sweep_dir/'members.json', members)
+
+def _save_members(sweep_dir: Path, members: list):
+    write_json(sweep_dir / 'members.json', members)
 
 # %% ../nbs/08_sweep.ipynb #c77bf9ea
-def _prune_watch(trial, rd:Path, stop:threading.Event, every_s:float=1.0):
+def _prune_watch(trial, rd: Path, stop: threading.Event, every_s: float = 1.0):
     "Report `rd`'s validation losses to `trial`; request a stop when the pruner says so"
     seen = 0
-    log = rd/'train_log.jsonl'
+    log = rd / 'train_log.jsonl'
     while not stop.wait(every_s):
         if not log.exists():
             continue
@@ -247,7 +285,7 @@ def _prune_watch(trial, rd:Path, stop:threading.Event, every_s:float=1.0):
         seen = len(lines)
 
 # %% ../nbs/08_sweep.ipynb #553cb50b
-def _suggest(trial, space:dict)->dict:
+def _suggest(trial, space: dict) -> dict:
     "Draw a member's values from the search space"
     params = {}
     for k, v in space.items():
@@ -260,9 +298,10 @@ def _suggest(trial, space:dict)->dict:
     return params
 
 # %% ../nbs/08_sweep.ipynb #77e7b772
-def _parent_run(sweep_dir:Path, spec:SweepSpec)->str|None:
+def _parent_run(sweep_dir: Path, spec: SweepSpec) -> str | None:
     "The sweep's MLflow run, in the same store as its members (the runs folder's), created once"
     from finetune_nb.track import _client, _safely, _experiment_id, tracking_uri
+
     state = _read_state(sweep_dir)
     if state.get('run_id'):
         return state['run_id']
@@ -280,14 +319,14 @@ def _parent_run(sweep_dir:Path, spec:SweepSpec)->str|None:
     return run.info.run_id
 
 # %% ../nbs/08_sweep.ipynb #967eac75
-def _grid(spec:SweepSpec, sweep_dir:Path, parent:str|None):
+def _grid(spec: SweepSpec, sweep_dir: Path, parent: str | None):
     members = _load_members(sweep_dir)
     for i, params in enumerate(grid_members(spec.grid), 1):
         done = next((m for m in members if m['member'] == i), None)
-        if done and read_json(Path(done['run_dir'])/'metrics.json').get('status') == 'success':
+        if done and read_json(Path(done['run_dir']) / 'metrics.json').get('status') == 'success':
             print(f"member {i} {params}: finished, skipped", flush=True)
             continue
-        resume = done is not None and (Path(done['run_dir'])/'config.yaml').exists()
+        resume = done is not None and (Path(done['run_dir']) / 'config.yaml').exists()
         rd = Path(done['run_dir']) if resume else make_member(spec, sweep_dir, i, params, parent)
         if not resume:
             members.append(dict(member=i, params=params, run_dir=str(rd)))
@@ -296,29 +335,35 @@ def _grid(spec:SweepSpec, sweep_dir:Path, parent:str|None):
         _run_member(spec, rd, resume)
 
 # %% ../nbs/08_sweep.ipynb #f0cb3d8a
-def _trials(spec:SweepSpec, sweep_dir:Path, parent:str|None):
+def _trials(spec: SweepSpec, sweep_dir: Path, parent: str | None):
     import optuna
     from optuna.trial import TrialState
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(study_name=spec.name, direction='minimize', load_if_exists=True,
-                                storage=f"sqlite:///{sweep_dir/'optuna.db'}",
-                                sampler=optuna.samplers.TPESampler(seed=spec.seed),
-                                pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0))
+    study = optuna.create_study(
+        study_name=spec.name,
+        direction='minimize',
+        load_if_exists=True,
+        storage=f"sqlite:///{sweep_dir / 'optuna.db'}",
+        sampler=optuna.samplers.TPESampler(seed=spec.seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0),
+    )
     members = _load_members(sweep_dir)
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        study.tell(t.number, state=TrialState.FAIL)   # a trial whose sweep was killed: its member is rerun below
+        study.tell(t.number, state=TrialState.FAIL)  # a trial whose sweep was killed: its member is rerun below
     finished = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
     while len(study.get_trials(deepcopy=False, states=finished)) < spec.trials:
         trial = study.ask()
         params = _suggest(trial, spec.search)
         i = len(members) + 1
         rd = make_member(spec, sweep_dir, i, params, parent)
-        cfg = load_config(rd/'config.yaml')
-        if not cfg.eval_every:   # pruning needs validation losses along the way
+        cfg = load_config(rd / 'config.yaml')
+        if not cfg.eval_every:  # pruning needs validation losses along the way
             steps = cfg.max_steps or 50
-            cfg.eval_every = max(1, steps//5)
+            cfg.eval_every = max(1, steps // 5)
             from finetune_nb.config import save_config
-            save_config(cfg, rd/'config.yaml')
+
+            save_config(cfg, rd / 'config.yaml')
         members.append(dict(member=i, params=params, run_dir=str(rd), trial=trial.number))
         _save_members(sweep_dir, members)
         print(f"trial {trial.number} {params}: {rd}", flush=True)
@@ -336,28 +381,34 @@ def _trials(spec:SweepSpec, sweep_dir:Path, parent:str|None):
             study.tell(trial, state=TrialState.FAIL)
 
 # %% ../nbs/08_sweep.ipynb #2faec14c
-def summarize_sweep(sweep_dir)->dict:
+def summarize_sweep(sweep_dir) -> dict:
     "Write summary.csv, summary.md, best.json and plots/ for the sweep in `sweep_dir`; returns the best member"
     sweep_dir = Path(sweep_dir)
-    spec = SweepSpec(**yaml.safe_load((sweep_dir/'sweep.yaml').read_text()))
+    spec = SweepSpec(**yaml.safe_load((sweep_dir / 'sweep.yaml').read_text()))
     keys = list(spec.grid or spec.search)
     rows = []
     for m in _load_members(sweep_dir):
-        rows.append(dict(member=m['member'], run=Path(m['run_dir']).name, **{k: m['params'].get(k) for k in keys},
-                         **_member_record(Path(m['run_dir']))))
-    with open(sweep_dir/'summary.csv', 'w', newline='') as f:
+        rows.append(
+            dict(
+                member=m['member'],
+                run=Path(m['run_dir']).name,
+                **{k: m['params'].get(k) for k in keys},
+                **_member_record(Path(m['run_dir'])),
+            )
+        )
+    with open(sweep_dir / 'summary.csv', 'w', newline='') as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ['member'])
         w.writeheader()
         w.writerows(rows)
     scored = [r for r in rows if r['status'] == 'success' and r['validation_loss'] is not None]
     best = min(scored, key=lambda r: r['validation_loss']) if scored else None
-    write_json(sweep_dir/'best.json', dict(best=best, chosen_on='validation_loss', n_members=len(rows)))
-    (sweep_dir/'summary.md').write_text(_summary_md(spec, rows, best, sweep_dir))
-    _plot_sweep(rows, keys, [Path(m['run_dir']) for m in _load_members(sweep_dir)], sweep_dir/'plots')
+    write_json(sweep_dir / 'best.json', dict(best=best, chosen_on='validation_loss', n_members=len(rows)))
+    (sweep_dir / 'summary.md').write_text(_summary_md(spec, rows, best, sweep_dir))
+    _plot_sweep(rows, keys, [Path(m['run_dir']) for m in _load_members(sweep_dir)], sweep_dir / 'plots')
     return best
 
 # %% ../nbs/08_sweep.ipynb #196c67d9
-def _fmt(v, metric:str|None=None)->str:
+def _fmt(v, metric: str | None = None) -> str:
     "`v` for the summary table; a value of `metric` as that metric is shown"
     if v is None:
         return '–'
@@ -365,34 +416,63 @@ def _fmt(v, metric:str|None=None)->str:
         return show_metric(metric, v)
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
-def _summary_md(spec:SweepSpec, rows:list, best:dict|None, sweep_dir:Path)->str:
+# %% ../nbs/08_sweep.ipynb #de307754
+def _summary_md(spec: SweepSpec, rows: list, best: dict | None, sweep_dir: Path) -> str:
     keys = list(spec.grid or spec.search)
-    n_valid = len(read_jsonl(sweep_dir/'split'/'valid.jsonl'))
+    n_valid = len(read_jsonl(sweep_dir / 'split' / 'valid.jsonl'))
     primary = next((r['primary'] for r in rows if r['primary']), 'primary')
-    head = ['member', *keys, 'status', f'{primary} %', 'CI vs best baseline', 'held-out loss', 'validation loss',
-            'train s', 'tok/s']
-    lines = [f"# Sweep {spec.name}", '',
-             f"{len(rows)} members; chosen on **validation loss**: {n_valid} rows held out of the training split, "
-             f"separate from the held-out set each member's verdict uses.", '',
-             '| ' + ' | '.join(head) + ' |', '|' + '---|'*len(head)]
+    head = [
+        'member',
+        *keys,
+        'status',
+        f'{primary} %',
+        'CI vs best baseline',
+        'held-out loss',
+        'validation loss',
+        'train s',
+        'tok/s',
+    ]
+    lines = [
+        f"# Sweep {spec.name}",
+        '',
+        f"{len(rows)} members; chosen on **validation loss**: {n_valid} rows held out of the training split, "
+        f"separate from the held-out set each member's verdict uses.",
+        '',
+        '| ' + ' | '.join(head) + ' |',
+        '|' + '---|' * len(head),
+    ]
     for r in rows:
         ci = f"{_fmt(r['ci_lo'], primary)} to {_fmt(r['ci_hi'], primary)}" if r['ci_lo'] is not None else '–'
-        cells = [r['member'], *(r[k] for k in keys), r['status'], _fmt(r['finetuned'], primary), ci,
-                 _fmt(r['heldout_loss']), _fmt(r['validation_loss']), _fmt(r['train_s']), _fmt(r['tokens_per_s'])]
+        cells = [
+            r['member'],
+            *(r[k] for k in keys),
+            r['status'],
+            _fmt(r['finetuned'], primary),
+            ci,
+            _fmt(r['heldout_loss']),
+            _fmt(r['validation_loss']),
+            _fmt(r['train_s']),
+            _fmt(r['tokens_per_s']),
+        ]
         lines.append('| ' + ' | '.join(str(c) for c in cells) + ' |')
     if best:
         params = ', '.join(f'{k}={best[k]}' for k in keys)
-        lines += ['', f"**Best member: {best['member']}** ({params}), run `{best['run']}`, validation loss "
-                  f"{best['validation_loss']:.4f}."]
+        lines += [
+            '',
+            f"**Best member: {best['member']}** ({params}), run `{best['run']}`, validation loss "
+            f"{best['validation_loss']:.4f}.",
+        ]
     else:
         lines += ['', '**No member finished with a validation loss.**']
     return '\n'.join(lines) + '\n'
 
 # %% ../nbs/08_sweep.ipynb #898af959
-def _plot_sweep(rows:list, keys:list, run_dirs:list, out:Path):
+def _plot_sweep(rows: list, keys: list, run_dirs: list, out: Path):
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
     out.mkdir(parents=True, exist_ok=True)
     ok = [r for r in rows if r['validation_loss'] is not None]
     for k in keys:
@@ -403,11 +483,11 @@ def _plot_sweep(rows:list, keys:list, run_dirs:list, out:Path):
         if all(isinstance(r[k], float) for r in ok) and ok and min(r[k] for r in ok) > 0:
             ax.set_xscale('log')
         fig.tight_layout()
-        fig.savefig(out/f'validation_loss_vs_{k}.png', dpi=100)
+        fig.savefig(out / f'validation_loss_vs_{k}.png', dpi=100)
         plt.close(fig)
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
     for rd in run_dirs:
-        log = rd/'train_log.jsonl'
+        log = rd / 'train_log.jsonl'
         if log.exists():
             recs = [r for r in read_jsonl(log) if 'loss' in r]
             ax.plot([r['step'] for r in recs], [r['loss'] for r in recs], label=rd.name.split('_', 1)[-1])
@@ -415,24 +495,24 @@ def _plot_sweep(rows:list, keys:list, run_dirs:list, out:Path):
     ax.set_ylabel('training loss')
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out/'loss_curves.png', dpi=100)
+    fig.savefig(out / 'loss_curves.png', dpi=100)
     plt.close(fig)
 
 # %% ../nbs/08_sweep.ipynb #9cee399c
-def run_sweep(spec:SweepSpec|None=None, resume_dir=None, root=None)->tuple[Path, dict|None]:
+def run_sweep(spec: SweepSpec | None = None, resume_dir=None, root=None) -> tuple[Path, dict | None]:
     "Run `spec` in a new sweep folder, or continue the sweep in `resume_dir`; returns the folder and the best member"
     if resume_dir:
         sweep_dir = Path(resume_dir)
-        if not (sweep_dir/'sweep.yaml').exists():
+        if not (sweep_dir / 'sweep.yaml').exists():
             raise SweepError(f"{sweep_dir} is not a sweep folder (no sweep.yaml)")
-        spec = SweepSpec(**yaml.safe_load((sweep_dir/'sweep.yaml').read_text()))
-        if not (sweep_dir/'split'/'eval.jsonl').exists():
+        spec = SweepSpec(**yaml.safe_load((sweep_dir / 'sweep.yaml').read_text()))
+        if not (sweep_dir / 'split' / 'eval.jsonl').exists():
             raise SweepError(f"{sweep_dir}: its data stage never finished; start the sweep again")
     else:
         check_spec(spec)
         sweep_dir = prepare_sweep(spec, root)
         print(f"sweep folder: {sweep_dir}", flush=True)
-    with RunLock(sweep_dir):   # one process per sweep
+    with RunLock(sweep_dir):  # one process per sweep
         parent = _parent_run(sweep_dir, spec)
         if spec.grid:
             _grid(spec, sweep_dir, parent)
@@ -443,11 +523,12 @@ def run_sweep(spec:SweepSpec|None=None, resume_dir=None, root=None)->tuple[Path,
     return sweep_dir, best
 
 # %% ../nbs/08_sweep.ipynb #5eff3768
-def _finish_parent(sweep_dir:Path, parent:str|None, best:dict|None):
+def _finish_parent(sweep_dir: Path, parent: str | None, best: dict | None):
     "The sweep's MLflow run: its summary files, the best member as a tag, FINISHED"
     if not parent:
         return
     from finetune_nb.track import _client, _safely
+
     uri = _read_state(sweep_dir)['uri']
     client = _safely(uri, _client, uri)
     if client is None:
@@ -456,5 +537,5 @@ def _finish_parent(sweep_dir:Path, parent:str|None, best:dict|None):
     if best:
         _safely(uri, client.set_tag, parent, 'best_run', best['run'])
     for name in ('sweep.yaml', 'summary.csv', 'summary.md', 'best.json'):
-        _safely(uri, client.log_artifact, parent, str(sweep_dir/name))
+        _safely(uri, client.log_artifact, parent, str(sweep_dir / name))
     _safely(uri, client.set_terminated, parent, 'FINISHED')

@@ -14,14 +14,16 @@ __all__ = ['EXPERIMENT', 'STATUS', 'ARTIFACTS', 'tracking_uri', 'start_tracking'
 # %% ../nbs/07_track.ipynb #98fb3e06
 EXPERIMENT = 'finetune_nb'
 
-def tracking_uri(runs_root)->str:
+
+def tracking_uri(runs_root) -> str:
     "$MLFLOW_TRACKING_URI, else the SQLite store in `runs_root`"
     return os.environ.get('MLFLOW_TRACKING_URI') or f"sqlite:///{Path(runs_root).resolve()}/mlflow.db"
 
 # %% ../nbs/07_track.ipynb #99b5b8b2
-_disabled = {}   # tracking URI -> the error that turned tracking off in this process
+_disabled = {}  # tracking URI -> the error that turned tracking off in this process
 
-def _safely(uri:str, fn, *args, **kw):
+
+def _safely(uri: str, fn, *args, **kw):
     "`fn(*args, **kw)`, or None with one warning when the store at `uri` fails"
     if uri in _disabled:
         return None
@@ -33,26 +35,31 @@ def _safely(uri:str, fn, *args, **kw):
         warnings.warn(message, stacklevel=2)
         return None
 
-def _client(uri:str):
+
+def _client(uri: str):
     import logging
-    for name in ('mlflow.store.db.utils', 'alembic'):   # the store's first-use chatter, on every new runs folder
+
+    for name in ('mlflow.store.db.utils', 'alembic'):  # the store's first-use chatter, on every new runs folder
         logging.getLogger(name).setLevel(logging.WARNING)
     os.environ.setdefault('MLFLOW_HTTP_REQUEST_MAX_RETRIES', '1')
     os.environ.setdefault('MLFLOW_HTTP_REQUEST_TIMEOUT', '10')
     from mlflow.tracking import MlflowClient
+
     return MlflowClient(tracking_uri=uri)
 
 # %% ../nbs/07_track.ipynb #cb9aa58c
 STATUS = dict(running='RUNNING', success='FINISHED', failed='FAILED')
 
-def _params(cfg:dict)->dict:
+
+def _params(cfg: dict) -> dict:
     "The config as MLflow params: strings, lists and dicts as YAML text"
     out = {}
     for k, v in cfg.items():
         out[k] = v if isinstance(v, (str, int, float, bool)) else yaml.safe_dump(v, default_flow_style=True).strip()
     return out
 
-def _step_metrics(records:list)->list:
+
+def _step_metrics(records: list) -> list:
     "`(key, value, step)` for each number in each train_log record"
     out = []
     for r in records:
@@ -62,7 +69,7 @@ def _step_metrics(records:list)->list:
     return out
 
 # %% ../nbs/07_track.ipynb #e5223e1b
-def _eval_metrics(ev:dict)->dict:
+def _eval_metrics(ev: dict) -> dict:
     "Final evaluation figures: `<system>.<metric>`, `<system>.loss`, and `vs_<system>.<primary>.diff/lo/hi`"
     out = {}
     for system, s in ev.get('summary', {}).items():
@@ -77,46 +84,55 @@ def _eval_metrics(ev:dict)->dict:
                 out[f'vs_{system}.{primary}.{k}'] = float(c[k])
     return out
 
-def _tags(m:dict, cfg:dict)->dict:
+
+def _tags(m: dict, cfg: dict) -> dict:
     env = m.get('environment', {})
     verdict = (m.get('eval') or {}).get('verdict') or {}
     error = m.get('error') or {}
-    tags = dict(status=m.get('status'), git_sha=env.get('git_sha'), data_hash=(m.get('data') or {}).get('data_hash'),
-                base_model=cfg.get('model'), verdict=verdict.get('sentence'), run_dir=m.get('run_dir'),
-                error=f"{error.get('ename')}: {error.get('evalue')}" if error else None)
+    tags = dict(
+        status=m.get('status'),
+        git_sha=env.get('git_sha'),
+        data_hash=(m.get('data') or {}).get('data_hash'),
+        base_model=cfg.get('model'),
+        verdict=verdict.get('sentence'),
+        run_dir=m.get('run_dir'),
+        error=f"{error.get('ename')}: {error.get('evalue')}" if error else None,
+    )
     return {k: str(v) for k, v in tags.items() if v is not None}
 
 # %% ../nbs/07_track.ipynb #f976d8c8
-def _read_state(rd:Path)->dict:
-    p = rd/'tracking.json'
+def _read_state(rd: Path) -> dict:
+    p = rd / 'tracking.json'
     return json.loads(p.read_text()) if p.exists() else {}
 
-def _write_state(rd:Path, state:dict):
-    tmp = rd/'.tracking.json.tmp'
-    tmp.write_text(json.dumps(state, indent=2))
-    os.replace(tmp, rd/'tracking.json')
 
-def _experiment_id(client, root:Path)->str:
+def _write_state(rd: Path, state: dict):
+    tmp = rd / '.tracking.json.tmp'
+    tmp.write_text(json.dumps(state, indent=2))
+    os.replace(tmp, rd / 'tracking.json')
+
+
+def _experiment_id(client, root: Path) -> str:
     "The experiment's id, created with its artifacts beside the runs on first use"
     exp = client.get_experiment_by_name(EXPERIMENT)
     if exp is not None:
         return exp.experiment_id
     try:
-        return client.create_experiment(EXPERIMENT, artifact_location=(root/'mlartifacts').resolve().as_uri())
+        return client.create_experiment(EXPERIMENT, artifact_location=(root / 'mlartifacts').resolve().as_uri())
     except Exception:
-        exp = client.get_experiment_by_name(EXPERIMENT)   # another process created it first
+        exp = client.get_experiment_by_name(EXPERIMENT)  # another process created it first
         if exp is None:
             raise
         return exp.experiment_id
 
 # %% ../nbs/07_track.ipynb #09de9ad5
-def start_tracking(run_dir, parent_run_id:str|None=None)->str|None:
+def start_tracking(run_dir, parent_run_id: str | None = None) -> str | None:
     "The MLflow run of `run_dir` (created with its params on first call, as a child of `parent_run_id` if given)"
     rd = Path(run_dir)
     state = _read_state(rd)
     if state.get('run_id'):
         return state['run_id']
-    cfg = yaml.safe_load((rd/'config.yaml').read_text())
+    cfg = yaml.safe_load((rd / 'config.yaml').read_text())
     uri = state.get('uri') or tracking_uri(rd.resolve().parent)
     client = _safely(uri, _client, uri)
     exp = client and _safely(uri, _experiment_id, client, rd.resolve().parent)
@@ -128,42 +144,52 @@ def start_tracking(run_dir, parent_run_id:str|None=None)->str|None:
     if run is None:
         return None
     from mlflow.entities import Param
+
     params = [Param(k, str(v)[:6000]) for k, v in _params(cfg).items()]
     _safely(uri, client.log_batch, run.info.run_id, params=params)
     _write_state(rd, dict(state, uri=uri, run_id=run.info.run_id, experiment_id=exp, logged=0))
     return run.info.run_id
 
 # %% ../nbs/07_track.ipynb #3b97da19
-def _log_steps(client, uri:str, rd:Path, state:dict):
+def _log_steps(client, uri: str, rd: Path, state: dict):
     "Send the train_log records not sent yet, 1,000 metrics a batch"
     from mlflow.entities import Metric
-    log = rd/'train_log.jsonl'
+
+    log = rd / 'train_log.jsonl'
     if not log.exists():
         return
     lines = log.read_text().splitlines()
     if len(lines) < state.get('logged', 0):
-        state['logged'] = 0   # training restarted from scratch: the log was rewritten
-    records = [json.loads(l) for l in lines[state.get('logged', 0):] if l.strip()]
-    now = int(time.time()*1000)
+        state['logged'] = 0  # training restarted from scratch: the log was rewritten
+    records = [json.loads(l) for l in lines[state.get('logged', 0) :] if l.strip()]
+    now = int(time.time() * 1000)
     metrics = [Metric(k, v, now, step) for k, v, step in _step_metrics(records)]
     for i in range(0, len(metrics), 1000):
-        if _safely(uri, client.log_batch, state['run_id'], metrics=metrics[i:i + 1000]) is None and uri in _disabled:
+        if _safely(uri, client.log_batch, state['run_id'], metrics=metrics[i : i + 1000]) is None and uri in _disabled:
             return
     state['logged'] = len(lines)
 
 # %% ../nbs/07_track.ipynb #8d3dfda8
-ARTIFACTS = ('config.yaml', 'report.md', 'plots',
-             'pipeline_prepare.ipynb', 'pipeline_train.ipynb', 'pipeline_evaluate.ipynb')
+ARTIFACTS = (
+    'config.yaml',
+    'report.md',
+    'plots',
+    'pipeline_prepare.ipynb',
+    'pipeline_train.ipynb',
+    'pipeline_evaluate.ipynb',
+)
 
-def _finish(client, uri:str, rd:Path, state:dict, m:dict):
+
+def _finish(client, uri: str, rd: Path, state: dict, m: dict):
     "Final metrics, artifacts and the run's end state"
     from mlflow.entities import Metric
-    now = int(time.time()*1000)
+
+    now = int(time.time() * 1000)
     final = [Metric(k, v, now, 0) for k, v in _eval_metrics(m.get('eval') or {}).items()]
     if final:
         _safely(uri, client.log_batch, state['run_id'], metrics=final)
     for name in ARTIFACTS:
-        p = rd/name
+        p = rd / name
         if p.is_dir():
             _safely(uri, client.log_artifacts, state['run_id'], str(p), name)
         elif p.exists():
@@ -172,13 +198,13 @@ def _finish(client, uri:str, rd:Path, state:dict, m:dict):
     state['finished'] = m.get('status')
 
 # %% ../nbs/07_track.ipynb #1bd651d0
-def sync(run_dir, parent_run_id:str|None=None)->str|None:
+def sync(run_dir, parent_run_id: str | None = None) -> str | None:
     "Mirror `run_dir` into MLflow as it is now (params, new log records, tags; at the end metrics and artifacts)"
     rd = Path(run_dir)
-    cfg = yaml.safe_load((rd/'config.yaml').read_text())
+    cfg = yaml.safe_load((rd / 'config.yaml').read_text())
     if cfg.get('tracking', 'mlflow') == 'none':
         return None
-    folder = os.open(rd, os.O_RDONLY)   # the lock is on the folder itself: no extra file in the run
+    folder = os.open(rd, os.O_RDONLY)  # the lock is on the folder itself: no extra file in the run
     try:
         fcntl.flock(folder, fcntl.LOCK_EX)
         run_id = start_tracking(rd, parent_run_id)
@@ -189,9 +215,10 @@ def sync(run_dir, parent_run_id:str|None=None)->str|None:
         client = _safely(uri, _client, uri)
         if client is None:
             return None
-        m = json.loads((rd/'metrics.json').read_text())
+        m = json.loads((rd / 'metrics.json').read_text())
         _log_steps(client, uri, rd, state)
         from mlflow.entities import RunTag
+
         _safely(uri, client.log_batch, run_id, tags=[RunTag(k, v[:5000]) for k, v in _tags(m, cfg).items()])
         if m.get('status') in ('success', 'failed') and state.get('finished') != m.get('status'):
             _finish(client, uri, rd, state, m)
@@ -200,9 +227,11 @@ def sync(run_dir, parent_run_id:str|None=None)->str|None:
         os.close(folder)
     return run_id
 
-def sync_notebook(run_dir)->str|None:
+# %% ../nbs/07_track.ipynb #81049ae1
+def sync_notebook(run_dir) -> str | None:
     "The pipeline notebooks' last cell: `sync`, unless `finetune-nb` runs this notebook (then the runner syncs)"
     from finetune_nb.lifecycle import LOCKED_ENV
+
     if os.environ.get(LOCKED_ENV) == str(Path(run_dir).resolve()):
         return None
     return sync(run_dir)
@@ -210,9 +239,11 @@ def sync_notebook(run_dir)->str|None:
 # %% ../nbs/07_track.ipynb #9538e7c2
 import threading
 
+
 class live_sync:
     "Context manager: `sync(run_dir)` every `every_s` seconds in a thread, and once more at the end"
-    def __init__(self, run_dir, every_s:float=10.0):
+
+    def __init__(self, run_dir, every_s: float = 10.0):
         self.run_dir, self.every_s = Path(run_dir), every_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name='finetune_nb-tracking', daemon=True)
