@@ -46,7 +46,7 @@ def code_only(src: str) -> str:
 
 # %% ../nbs/14_docs.ipynb #0adc2734
 def is_export_cell(src: str) -> bool:
-    "Is the cell only nbdev's `nbdev_export()` call (which must not run while the docs are built)?"
+    "Is the cell only nbdev's export call, `nbdev_export` (which must not run while the docs are built)?"
     text = ' '.join(code_only(src).split())
     return bool(re.fullmatch(r'(import nbdev;? ?|from nbdev import nbdev_export;? ?)?(nbdev\.)?nbdev_export\(\)', text))
 

@@ -11,9 +11,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def package_files():
+    "The generated package's modules, without nbdev's symbol index `_modidx.py`"
+    return [p for p in sorted((ROOT/'finetune_nb').glob('*.py')) if p.name != '_modidx.py']
+
+
 def package_lines():
     "Every line of the generated package, with its file"
-    for path in sorted((ROOT/'finetune_nb').glob('*.py')):
+    for path in package_files():
         for line in path.read_text().splitlines():
             yield path.name, line
 
@@ -21,7 +26,7 @@ def package_lines():
 def semicolon_statements():
     "Count the statements that share a line with another one, from the syntax tree (strings can hold `;`)"
     count = 0
-    for path in sorted((ROOT/'finetune_nb').glob('*.py')):
+    for path in package_files():
         tree = ast.parse(path.read_text())
         seen = {}
         for node in ast.walk(tree):
