@@ -4,6 +4,7 @@
 
 # %% ../nbs/04_evaluate.ipynb #648cb2df
 from __future__ import annotations
+import re
 import json, random, time
 from pathlib import Path
 import numpy as np, torch
