@@ -4,7 +4,8 @@ Every data set the project uses is a format task, not knowledge injection: the d
 the shapes of the test suite's data (labelled reviews, a templated yes/no instruction, spelling). A flag on any of them
 is a false alarm. Two factual QA sets written here (capitals and authors, as questions and as 'Name the ...'
 instructions) must be flagged. Prints the share of rows that look factual and whether the set is flagged.
-`--smoke` samples 2,000 ARPAbet rows instead of all 117k."""
+`--smoke` samples 2,000 ARPAbet rows instead of all 117k.
+Last line: RESULT false_alarms=<n> hits=<n> factual_sets=<n>."""
 import argparse, random
 from finetune_nb.data import resolve_data, load_chat
 from finetune_nb.decide import knowledge_evidence
@@ -54,6 +55,7 @@ def main():
         hits += ev['flagged']
         print(f"{name:<22} {ev['n']:>7} {ev['share']:>15.1%} {ev['flagged']}  (should be flagged)")
     print(f"false alarms: {alarms} of {len(sets)} format-task sets; hits: {hits} of {len(factual_sets())} factual sets")
+    print(f"RESULT false_alarms={alarms} hits={hits} factual_sets={len(factual_sets())}")
 
 if __name__ == '__main__':
     main()

@@ -243,7 +243,8 @@ LABELS = dict(base_zero_shot='base + prompt', base_few_shot='base + {k}-shot', f
 def verdict(summary: dict, comparisons: dict, metric: str, k: int = 0) -> dict:
     "One plain sentence on whether fine-tuning beat the best base-model baseline on `metric`"
     bases = [n for n in comparisons if n.startswith('base_')] or list(comparisons)
-    others = [m for m in comparisons[bases[0]] if m != metric]  # ties on `metric` go to the better baseline on the rest
+    # ties on `metric` go to the better baseline on the rest (of the metrics the registry knows)
+    others = [m for m in comparisons[bases[0]] if m != metric and m in METRICS]
     best = max(bases, key=lambda n: _ranking(summary[n], [metric] + others))
     c = comparisons[best][metric]
     name = LABELS.get(best, best).format(k=k)

@@ -12,6 +12,8 @@ BENCHES = [
     ('train_throughput.py', 'RESULT vs_trl='),
     ('gpu_check.sh', 'RESULT smoke lora_tok_s='),
     ('versions.py', 'RESULT short_tok_s_ratio='),
+    ('monitor.py', 'RESULT log_ms='),
+    ('knowledge_check.py', 'RESULT false_alarms='),
 ]
 EXTRA_ARGS = {'versions.py': ['--old', 'HEAD']}   # the last commit against the working tree
 
