@@ -196,7 +196,7 @@ def knowledge_evidence(
     ]
     hits = [i for i, (p, a) in enumerate(pairs) if looks_factual(p, a)]
     answers = Counter(a.strip().lower() for _, a in pairs)
-    label_set = len(answers) <= 20 and min(answers.values()) >= 2  # as evaluate's detect_labels
+    label_set = 0 < len(answers) <= 20 and min(answers.values()) >= 2  # as evaluate's detect_labels
     share = len(hits) / max(1, len(pairs))
     flagged = share >= min_share and not label_set
     examples = [dict(prompt=pairs[i][0][:160], answer=pairs[i][1][:80]) for i in hits[:n_examples]]
