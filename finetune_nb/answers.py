@@ -170,6 +170,9 @@ METRICS = dict(
     no_label=Metric(no_label, "the answer commits to no single allowed label", higher_is_better=False, needs='labels'),
     json_valid=Metric(json_valid, "the answer parses as a JSON object or array", needs='json'),
     json_field_f1=Metric(json_field_f1, "F1 over the (field path, value) pairs", needs='json'),
+    macro_f1=Metric(
+        None, "macro-averaged F1 over the labels: from all answers at once, not per example", needs='corpus'
+    ),
 )
 
 
